@@ -1,0 +1,49 @@
+# gradq: `make run` starts everything on the embedded default, `make test` runs the suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: run api worker test lint format services migrate bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: the later install finds it satisfied and pulls no other build
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/gradq serve
+
+api: $(STAMP)
+	$(VENV)/bin/gradq migrate
+	$(PY) -m uvicorn api.main:create_app --factory --host $${GRADQ_HOST:-127.0.0.1} --port $${GRADQ_PORT:-8000}
+
+worker: $(STAMP)
+	$(PY) -m celery -A worker.celery_app worker --pool=solo --concurrency=1 --loglevel=INFO -Q $${GRADQ_TRAINING_QUEUE:-training}
+
+migrate: $(STAMP)
+	$(VENV)/bin/gradq migrate
+
+services:
+	bash scripts/ensure_services.sh
+
+test: lint services
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy api core models training worker cli tests
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The HTTP layer: parse, authorise, call core, shape responses."""

@@ -1,0 +1,55 @@
+"""Error rendering: every expected error becomes {"error", "detail"} with its status."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from core.errors import GradqError, NotAuthenticated
+
+DISCRIMINATOR_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
+
+
+def _field(loc: tuple[Any, ...] | list[Any], error_type: str) -> str:
+    """The dotted field path a user wrote, e.g. spec.optimizer.type."""
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    if error_type in DISCRIMINATOR_ERRORS:
+        parts.append("type")
+    return ".".join(parts)
+
+
+def _validation_detail(errors: list[Any]) -> list[dict[str, Any]]:
+    detail = []
+    for error in errors:
+        item = {key: error[key] for key in ("loc", "msg", "type") if key in error}
+        item["field"] = _field(error.get("loc", ()), error.get("type", ""))
+        if "ctx" in error:
+            item["ctx"] = {key: str(value) for key, value in error["ctx"].items()}
+        detail.append(item)
+    return detail
+
+
+async def _gradq_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GradqError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+    body = {"error": type(exc).__name__, "detail": exc.detail}
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    body = {"error": "ValidationError", "detail": _validation_detail(list(exc.errors()))}
+    return JSONResponse(body, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GradqError, _gradq_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+def error_responses(*errors: type[GradqError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the errors a route can raise."""
+    return {error.status_code: {"description": error.__name__} for error in errors}

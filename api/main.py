@@ -1,0 +1,24 @@
+"""create_app(): routers, error handlers and operation ids."""
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from api.errors import install_error_handlers
+from api.routes import api_router, health
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="gradq",
+        summary="Training as a service: submit a PyTorch training spec, follow its metrics.",
+        version="0.1.0",
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    return app

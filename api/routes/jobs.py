@@ -1,0 +1,64 @@
+"""Submit, list, read and cancel training jobs."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, SessionDep
+from api.errors import error_responses
+from api.schemas import JobCreate, JobPage, JobRead
+from core import jobs
+from core.errors import InvalidCursor, JobNotCancellable, JobNotFound, NotAuthenticated
+from models import Job, JobStatus
+from worker.enqueue import enqueue_training
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=error_responses(NotAuthenticated))
+
+
+@router.post("", response_model=JobRead, status_code=201)
+def create_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> Job:
+    """Queue a training job."""
+    job = jobs.create(
+        session,
+        owner_id=user.id,
+        name=body.name,
+        spec=body.spec.model_dump(mode="json"),
+        epochs=body.spec.training.epochs,
+    )
+    session.commit()  # commit before enqueue: the worker must find the row
+    enqueue_training(job.id)
+    return job
+
+
+@router.get("", response_model=JobPage, responses=error_responses(InvalidCursor))
+def list_jobs(
+    session: SessionDep,
+    user: CurrentUser,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> JobPage:
+    """The caller's jobs, newest first."""
+    page = jobs.list_for_owner(session, user=user, status=status, limit=limit, cursor=cursor)
+    items = [JobRead.model_validate(job) for job in page.items]
+    return JobPage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/{job_id}", response_model=JobRead, responses=error_responses(JobNotFound))
+def read_job(job_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Job:
+    """One job: status, progress, error and final metrics."""
+    return jobs.get_for_owner(session, job_id=job_id, user=user)
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobRead,
+    responses=error_responses(JobNotFound, JobNotCancellable),
+)
+def cancel_job(job_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Job:
+    """Cancel a job: a queued one never starts, a running one stops after its current epoch."""
+    job = jobs.get_for_owner(session, job_id=job_id, user=user)
+    jobs.request_cancel(session, job=job)
+    session.commit()
+    return job

@@ -1,0 +1,70 @@
+"""HTTP request and response models."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models import JobStatus
+from training.spec import TrainingSpec
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    spec: TrainingSpec
+
+
+class JobRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str | None
+    status: JobStatus
+    epochs: int
+    current_epoch: int
+    attempt: int
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    final_metrics: dict[str, Any] | None
+    spec: dict[str, Any]
+
+
+class JobPage(BaseModel):
+    items: list[JobRead]
+    next_cursor: str | None
+
+
+class EpochMetrics(BaseModel):
+    """One epoch: fixed fields plus every other recorded metric by key."""
+
+    model_config = ConfigDict(extra="allow")
+
+    epoch: int
+    lr: list[float | None] = Field(description="lr of each parameter group after the epoch")
+
+
+class MetricsRead(BaseModel):
+    items: list[EpochMetrics]
+    next_since_epoch: int = Field(description="pass as since_epoch to get only newer epochs")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class UserCreated(BaseModel):
+    name: str
+    token: str = Field(description="shown only once; store it now")
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""State shared by the API and the workers: settings, database access, job and metric stores."""

@@ -1,0 +1,35 @@
+"""Errors a user can expect, each with the HTTP status it maps to."""
+
+
+class GradqError(Exception):
+    """Base of every expected error; the API renders it as {"error", "detail"}."""
+
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotAuthenticated(GradqError):
+    status_code = 401
+
+
+class NotAuthorized(GradqError):
+    status_code = 403
+
+
+class JobNotFound(GradqError):
+    status_code = 404
+
+
+class JobNotCancellable(GradqError):
+    status_code = 409
+
+
+class UserAlreadyExists(GradqError):
+    status_code = 409
+
+
+class InvalidCursor(GradqError):
+    status_code = 422

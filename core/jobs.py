@@ -1,0 +1,133 @@
+"""Job lifecycle: create, read for an owner, list, claim, cancel, finish, fail."""
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidCursor, JobNotCancellable, JobNotFound
+from models import FINISHED_STATUSES, Job, JobStatus, User
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create(
+    session: Session, *, owner_id: uuid.UUID, name: str | None, spec: dict[str, Any], epochs: int
+) -> Job:
+    """A queued job holding spec as JSON; the caller commits, then enqueues."""
+    job = Job(owner_id=owner_id, name=name, spec=spec, epochs=epochs, status=JobStatus.QUEUED)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_for_owner(session: Session, *, job_id: uuid.UUID, user: User) -> Job:
+    """The job if user owns it or is an admin; else JobNotFound, so foreign ids leak nothing."""
+    job = session.get(Job, job_id)
+    if job is None or (job.owner_id != user.id and not user.is_admin):
+        raise JobNotFound(f"no job {job_id}")
+    return job
+
+
+@dataclass(frozen=True)
+class JobPage:
+    items: list[Job]
+    next_cursor: str | None
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(job_id)
+    except ValueError as exc:
+        raise InvalidCursor("cursor is not one this API returned") from exc
+
+
+def _after_cursor(query: Select[Job], cursor: str) -> Select[Job]:
+    created, job_id = _decode_cursor(cursor)
+    older = or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id))
+    return query.where(older)
+
+
+def list_for_owner(
+    session: Session,
+    *,
+    user: User,
+    status: JobStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> JobPage:
+    """The user's jobs (all jobs for an admin), newest first, filtered before the limit."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc())
+    if not user.is_admin:
+        query = query.where(Job.owner_id == user.id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if cursor:
+        query = _after_cursor(query, cursor)
+    rows = list(session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return JobPage(items=items, next_cursor=_encode_cursor(items[-1]) if more else None)
+
+
+def request_cancel(session: Session, *, job: Job) -> Job:
+    """Cancel a queued job at once; ask a running one to stop at its next epoch boundary."""
+    if job.status in FINISHED_STATUSES:
+        raise JobNotCancellable(f"job {job.id} already {job.status.value}")
+    if job.status == JobStatus.QUEUED:
+        queued = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=_now())
+        )
+        if queued.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(job)
+            return job
+        session.refresh(job)  # a worker claimed it meanwhile: fall through to the running case
+    job.cancel_requested = True
+    session.flush()
+    return job
+
+
+def claim(session: Session, *, job_id: uuid.UUID, worker: str) -> bool:
+    """Atomically move a queued job to running; False for a duplicate message or cancelled job."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .values(
+            status=JobStatus.RUNNING,
+            attempt=Job.attempt + 1,
+            started_at=_now(),
+            heartbeat_at=_now(),
+            worker=worker,
+        )
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def finish(
+    session: Session,
+    *,
+    job_id: uuid.UUID,
+    status: JobStatus,
+    final_metrics: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    """Record how a running job ended."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(status=status, finished_at=_now(), final_metrics=final_metrics, error=error)
+    )

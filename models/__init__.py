@@ -1,0 +1,8 @@
+"""Database tables; every table is imported here so Alembic autogenerate sees all of them."""
+
+from models.base import Base
+from models.job import FINISHED_STATUSES, Job, JobStatus
+from models.job_metric import JobMetric
+from models.user import ApiToken, User
+
+__all__ = ["FINISHED_STATUSES", "ApiToken", "Base", "Job", "JobMetric", "JobStatus", "User"]

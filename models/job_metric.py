@@ -1,0 +1,22 @@
+"""Per-epoch metric values, one narrow row per (job, key, epoch)."""
+
+import uuid
+
+from sqlalchemy import Boolean, Double, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class JobMetric(Base):
+    __tablename__ = "job_metrics"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer)
+    # NaN/inf cannot travel in JSON and SQLite stores NaN as NULL: keep a NULL value and a flag.
+    value: Mapped[float | None] = mapped_column(Double)
+    is_nan: Mapped[bool] = mapped_column(Boolean, default=False)

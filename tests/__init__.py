@@ -1,0 +1,1 @@
+"""gradq test suite."""

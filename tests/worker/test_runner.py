@@ -1,0 +1,77 @@
+"""run_job on the suite database: success, duplicates, divergence, cancellation."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from core import jobs, metrics, users
+from core.db import session_scope
+from models import Job, JobMetric, JobStatus
+from tests.helpers import moons_spec
+from worker.runner import run_job
+
+
+def _queued(engine: Engine, spec: dict[str, Any]) -> uuid.UUID:
+    with session_scope(engine) as session:
+        user, _ = users.create(session, name=f"r-{uuid.uuid4().hex[:8]}")
+        job = jobs.create(
+            session, owner_id=user.id, name=None, spec=spec, epochs=spec["training"]["epochs"]
+        )
+        return job.id
+
+
+def _job(engine: Engine, job_id: uuid.UUID) -> Job:
+    with session_scope(engine) as session:
+        return session.get_one(Job, job_id)
+
+
+def test_run_writes_every_epoch_and_succeeds(migrated_database: Engine) -> None:
+    job_id = _queued(migrated_database, moons_spec(epochs=30))
+    run_job(job_id, migrated_database)
+    job = _job(migrated_database, job_id)
+    assert (job.status, job.current_epoch, job.attempt) == (JobStatus.SUCCEEDED, 30, 1)
+    assert job.final_metrics is not None
+    assert job.final_metrics["lr/0"] == 0.01
+    with session_scope(migrated_database) as session:
+        rows = metrics.read_epochs(session, job_id=job_id)
+    assert [row["epoch"] for row in rows] == list(range(1, 31))
+
+
+def test_duplicate_message_does_nothing(migrated_database: Engine) -> None:
+    job_id = _queued(migrated_database, moons_spec(epochs=3))
+    run_job(job_id, migrated_database)
+    run_job(job_id, migrated_database)
+    assert _job(migrated_database, job_id).attempt == 1
+    with session_scope(migrated_database) as session:
+        count = session.scalar(select(func.count()).where(JobMetric.job_id == job_id))
+    assert count == 3 * 6
+
+
+def test_diverging_run_fails_with_a_reason_and_keeps_earlier_epochs(
+    migrated_database: Engine,
+) -> None:
+    spec = {
+        "dataset": {"type": "regression", "n_samples": 20, "n_features": 3, "noise": 1.0},
+        "model": {"layers": [{"type": "Linear", "out_features": 1}]},
+        "loss": {"type": "MSELoss"},
+        "optimizer": {"type": "SGD", "lr": 1e6},
+        "training": {"epochs": 200},
+    }
+    job_id = _queued(migrated_database, spec)
+    run_job(job_id, migrated_database)
+    job = _job(migrated_database, job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error is not None
+    assert job.error.startswith("training diverged: train loss became")
+    assert 0 < job.current_epoch < 200
+
+
+def test_cancel_flag_stops_at_an_epoch_boundary(migrated_database: Engine) -> None:
+    job_id = _queued(migrated_database, moons_spec(epochs=1_000_000))
+    with session_scope(migrated_database) as session:
+        session.get_one(Job, job_id).cancel_requested = True
+    run_job(job_id, migrated_database)
+    job = _job(migrated_database, job_id)
+    assert job.status == JobStatus.CANCELLED
+    assert 1 <= job.current_epoch < 1_000_000

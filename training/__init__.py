@@ -1,0 +1,1 @@
+"""The spec language and its PyTorch side: builders, the training loop, metric sinks."""

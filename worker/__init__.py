@@ -1,0 +1,1 @@
+"""Celery wiring and the running of one training job."""

@@ -1,0 +1,37 @@
+"""The Celery application: broker from settings, one training queue, no result backend."""
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from core.db import get_engine
+from core.settings import get_settings
+
+
+def create_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("gradq", broker=settings.broker_url, include=["worker.tasks"])
+    app.conf.update(
+        # The database is the record of every job; results would only duplicate it.
+        task_ignore_result=True,
+        # Acknowledge on receipt: a training run is never redelivered by the broker (Redis would
+        # redeliver an unacknowledged hour-long task after its visibility timeout). The atomic
+        # claim in the database makes a duplicate message harmless either way.
+        task_acks_late=False,
+        worker_prefetch_multiplier=1,
+        task_default_queue=settings.TRAINING_QUEUE,
+        task_routes={"training.*": {"queue": settings.TRAINING_QUEUE}},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+celery_app = create_celery()
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _dispose_inherited_engine(**_kwargs: Any) -> None:
+    # A forked pool child must not reuse the parent's database connections.
+    get_engine().dispose(close=False)
