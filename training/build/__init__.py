@@ -1,0 +1,1 @@
+"""Spec -> torch objects, one module per kind, each with a closed registry."""

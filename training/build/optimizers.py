@@ -1,0 +1,20 @@
+"""Optimizers from optimizer specs: every spec field except `type` is a torch keyword."""
+
+from collections.abc import Callable, Iterable
+
+import torch
+from pydantic import BaseModel
+
+from training.registry import Registry
+from training.spec.optimizers import AdamSpec, SGDSpec
+
+OptimizerClass = Callable[..., torch.optim.Optimizer]
+
+OPTIMIZERS: Registry[BaseModel, OptimizerClass] = Registry(
+    "optimizer", {SGDSpec: torch.optim.SGD, AdamSpec: torch.optim.Adam}
+)
+
+
+def build_optimizer(spec: BaseModel, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    kwargs = spec.model_dump(exclude={"type"})
+    return OPTIMIZERS.builder(spec)(params, **kwargs)
