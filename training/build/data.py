@@ -35,7 +35,9 @@ def _features(x: np.ndarray) -> torch.Tensor:
 def _moons(spec: DatasetBase) -> TensorData:
     assert isinstance(spec, MoonsSpec)
     x, y = sk_datasets.make_moons(
-        n_samples=spec.n_samples, shuffle=spec.shuffle, noise=spec.noise,
+        n_samples=spec.n_samples,
+        shuffle=spec.shuffle,
+        noise=spec.noise,
         random_state=spec.random_state,
     )
     return TensorData(_features(x), torch.as_tensor(y, dtype=torch.int64), spec.target_kind)
@@ -44,8 +46,13 @@ def _moons(spec: DatasetBase) -> TensorData:
 def _regression(spec: DatasetBase) -> TensorData:
     assert isinstance(spec, RegressionSpec)
     x, y = sk_datasets.make_regression(
-        n_samples=spec.n_samples, n_features=spec.n_features, n_informative=spec.n_informative,
-        n_targets=spec.n_targets, bias=spec.bias, noise=spec.noise, shuffle=spec.shuffle,
+        n_samples=spec.n_samples,
+        n_features=spec.n_features,
+        n_informative=spec.n_informative,
+        n_targets=spec.n_targets,
+        bias=spec.bias,
+        noise=spec.noise,
+        shuffle=spec.shuffle,
         random_state=spec.random_state,
     )
     targets = _features(y).reshape(spec.n_samples, spec.n_targets)
