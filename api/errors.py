@@ -11,21 +11,41 @@ from core.errors import GradqError, NotAuthenticated
 DISCRIMINATOR_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
 
 
-def _field(loc: tuple[Any, ...] | list[Any], error_type: str) -> str:
-    """The dotted field path a user wrote, e.g. spec.optimizer.type."""
-    parts = [str(part) for part in loc]
+def _field(loc: tuple[Any, ...] | list[Any], body: Any, error_type: str) -> str:
+    """The dotted path of the field as the user wrote it, e.g. spec.optimizer.lr.
+
+    Pydantic puts the union tag into loc (spec.optimizer.SGD.lr); walking the body tells a tag
+    from a real key, so the tag is left out.
+    """
+    parts = list(loc)
     if parts and parts[0] in {"body", "query", "path", "header"}:
-        parts = parts[1:]
+        parts, node = parts[1:], body if parts[0] == "body" else None
+    else:
+        node = None
+    path: list[str] = []
+    for part in parts:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue  # a discriminated union's tag, not a field
+        path.append(str(part))
+        node = _child(node, part)
     if error_type in DISCRIMINATOR_ERRORS:
-        parts.append("type")
-    return ".".join(parts)
+        path.append("type")
+    return ".".join(path)
 
 
-def _validation_detail(errors: list[Any]) -> list[dict[str, Any]]:
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def _validation_detail(errors: list[Any], body: Any) -> list[dict[str, Any]]:
     detail = []
     for error in errors:
         item = {key: error[key] for key in ("loc", "msg", "type") if key in error}
-        item["field"] = _field(error.get("loc", ()), error.get("type", ""))
+        item["field"] = _field(error.get("loc", ()), body, error.get("type", ""))
         if "ctx" in error:
             item["ctx"] = {key: str(value) for key, value in error["ctx"].items()}
         detail.append(item)
@@ -41,7 +61,7 @@ async def _gradq_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    body = {"error": "ValidationError", "detail": _validation_detail(list(exc.errors()))}
+    body = {"error": "ValidationError", "detail": _validation_detail(list(exc.errors()), exc.body)}
     return JSONResponse(body, status_code=422)
 
 

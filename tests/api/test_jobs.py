@@ -84,8 +84,26 @@ def test_bad_lr_is_422_at_spec_optimizer_lr(client: TestClient, alice: Headers) 
     response = client.post("/api/v1/jobs", json={"spec": spec}, headers=alice)
     assert response.status_code == 422
     [error] = response.json()["detail"]
-    assert error["field"] == "spec.optimizer.SGD.lr"
+    assert error["field"] == "spec.optimizer.lr"
+    assert error["loc"] == ["body", "spec", "optimizer", "SGD", "lr"]
     assert "greater than 0" in error["msg"]
+
+
+def test_error_inside_a_layer_names_its_index(client: TestClient, alice: Headers) -> None:
+    spec = moons_spec()
+    spec["model"]["layers"][2] = {"type": "Linear", "out_features": 0}
+    response = client.post("/api/v1/jobs", json={"spec": spec}, headers=alice)
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["field"] == "spec.model.layers.2.out_features"
+
+
+def test_malformed_json_is_422_not_500(client: TestClient, alice: Headers) -> None:
+    response = client.post(
+        "/api/v1/jobs", content=b"{not json", headers={**alice, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "ValidationError"
 
 
 def test_cancel_queued_job_then_cancel_again_is_409(client: TestClient, alice: Headers) -> None:
