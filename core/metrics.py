@@ -1,4 +1,4 @@
-"""Per-epoch metrics: idempotent writes and epoch-window reads."""
+"""Per-epoch metrics and job events: idempotent writes and epoch-window reads."""
 
 import math
 import uuid
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models import JobMetric
+from models import JobEvent, JobMetric
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,13 @@ class EpochRecord:
     epoch: int
     step: int
     values: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    kind: str
+    epoch: int | None
+    data: Mapping[str, Any]
 
 
 def _rows(job_id: uuid.UUID, records: Iterable[EpochRecord]) -> list[dict[str, Any]]:
@@ -67,3 +74,10 @@ def read_epochs(
     for epoch, key, value in session.execute(query):
         epochs.setdefault(epoch, {"epoch": epoch})[key] = value
     return list(epochs.values())
+
+
+def write_events(session: Session, *, job_id: uuid.UUID, events: Iterable[EventRecord]) -> None:
+    session.add_all(
+        JobEvent(job_id=job_id, kind=event.kind, epoch=event.epoch, data=dict(event.data))
+        for event in events
+    )

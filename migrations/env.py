@@ -1,6 +1,7 @@
 """Alembic environment: the configured database, batch mode on SQLite, type comparison on."""
 
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy import Connection
@@ -8,10 +9,18 @@ from sqlalchemy import Connection
 from core.db import make_engine
 from core.settings import get_settings
 from models import Base
+from models.base import UTCDateTime
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _render_item(type_: str, obj: Any, _context: Any) -> str | bool:
+    """Render UTCDateTime as its plain column type, so migrations never import models."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _configure(connection: Connection) -> None:
@@ -20,6 +29,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
 
 

@@ -2,7 +2,17 @@
 
 from models.base import Base
 from models.job import FINISHED_STATUSES, Job, JobStatus
+from models.job_event import JobEvent
 from models.job_metric import JobMetric
 from models.user import ApiToken, User
 
-__all__ = ["FINISHED_STATUSES", "ApiToken", "Base", "Job", "JobMetric", "JobStatus", "User"]
+__all__ = [
+    "FINISHED_STATUSES",
+    "ApiToken",
+    "Base",
+    "Job",
+    "JobEvent",
+    "JobMetric",
+    "JobStatus",
+    "User",
+]

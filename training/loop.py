@@ -7,16 +7,25 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from training.early_stopping import BestTracker, tracker_for
+from training.evaluation import evaluate, target_metrics
+from training.regularization import apply_max_norm, clip_gradients, penalized_weights, penalty
 from training.run import TrainingRun
 from training.sinks import MetricSink
-from training.spec.targets import TargetKind
 
-StopReason = Literal["completed", "cancelled"]
+StopReason = Literal["completed", "cancelled", "early_stopped"]
 
 
 class TrainingDiverged(Exception):
     """The training loss became NaN or infinite."""
+
+    reason = "non_finite_loss"
+
+    def __init__(self, epoch: int, value: float) -> None:
+        super().__init__(f"train loss became {value} in epoch {epoch}")
+        self.epoch = epoch
 
 
 @dataclass
@@ -24,6 +33,8 @@ class FitResult:
     epochs_completed: int
     stop_reason: StopReason
     last_metrics: dict[str, float] = field(default_factory=dict)
+    best_epoch: int = 0
+    best_metrics: dict[str, float] = field(default_factory=dict)
 
 
 def _batches(run: TrainingRun) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -40,60 +51,148 @@ def _batches(run: TrainingRun) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         yield x[index], y[index]
 
 
-def _scalar(loss: torch.Tensor) -> torch.Tensor:
-    # reduction="none" gives one loss per element; the backward pass needs a scalar.
+def scalar_loss(loss: torch.Tensor) -> torch.Tensor:
+    """reduction="none" gives one loss per element; the backward pass needs a scalar."""
     return loss if loss.dim() == 0 else loss.mean()
+
+
+@dataclass
+class _EpochTotals:
+    loss: torch.Tensor
+    penalty: torch.Tensor
+    outputs: list[torch.Tensor] = field(default_factory=list)
+    targets: list[torch.Tensor] = field(default_factory=list)
+    seen: int = 0
+    iterations: int = 0
+
+
+def _train_step(
+    run: TrainingRun, xb: torch.Tensor, yb: torch.Tensor, weights: list[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One optimizer step; returns the first evaluation's outputs, data loss and penalty."""
+    first: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = []
+
+    def closure() -> torch.Tensor:
+        # LBFGS evaluates this several times per step; other optimizers once.
+        run.optimizer.zero_grad()
+        out = run.network(xb)
+        data_loss = scalar_loss(run.loss_fn(out, yb))
+        extra = penalty(weights, run.regularization)
+        objective = data_loss if extra is None else data_loss + extra
+        objective.backward()  # type: ignore[no-untyped-call]
+        clip_gradients(run.network, run.regularization)
+        if not first:
+            first.append((out.detach(), data_loss.detach(), extra))
+        return objective
+
+    run.optimizer.step(closure)  # type: ignore[arg-type]
+    apply_max_norm(weights, run.regularization)
+    return first[0]
 
 
 def _train_epoch(run: TrainingRun) -> tuple[dict[str, float], int, int]:
     run.network.train()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=run.device)
-    correct = torch.zeros((), dtype=torch.int64, device=run.device)
-    seen = iterations = 0
-    classify = run.train.target_kind == TargetKind.CLASS_INDEX
+    zero = torch.zeros((), dtype=torch.float64, device=run.device)
+    totals = _EpochTotals(loss=zero.clone(), penalty=zero.clone())
+    weights = penalized_weights(run.network)
     for xb, yb in _batches(run):
-        run.optimizer.zero_grad()
-        out = run.network(xb)
-        loss = _scalar(run.loss_fn(out, yb))
-        loss.backward()  # type: ignore[no-untyped-call]
-        run.optimizer.step()
+        out, data_loss, extra = _train_step(run, xb, yb, weights)
         if run.scheduler is not None and run.interval == "batch":
             run.scheduler.step()
-        loss_sum += loss.detach().double() * len(xb)
-        if classify:
-            correct += (out.detach().argmax(dim=1) == yb).sum()
-        seen += len(xb)
-        iterations += 1
+        totals.loss += data_loss.double() * len(xb)
+        if extra is not None:
+            totals.penalty += extra.detach().double() * len(xb)
+        totals.outputs.append(out)
+        totals.targets.append(yb)
+        totals.seen += len(xb)
+        totals.iterations += 1
     # one host sync per epoch, not per batch
-    metrics = {"train_loss": loss_sum.item() / seen}
-    if classify:
-        metrics["train_accuracy"] = correct.item() / seen
-    return metrics, iterations, seen
+    metrics = {"train_loss": totals.loss.item() / totals.seen}
+    if run.regularization.l1 or run.regularization.l2:
+        metrics["train_penalty"] = totals.penalty.item() / totals.seen
+    outputs, targets = torch.cat(totals.outputs), torch.cat(totals.targets)
+    metrics |= target_metrics("train", outputs, targets, run.train.target_kind)
+    return metrics, totals.iterations, totals.seen
+
+
+def _step_scheduler(run: TrainingRun, metrics: dict[str, float]) -> None:
+    if run.scheduler is None:
+        return
+    if isinstance(run.scheduler, ReduceLROnPlateau):
+        run.scheduler.step(metrics[_plateau_monitor(run)])
+    elif run.interval == "epoch":
+        run.scheduler.step()
+
+
+def _plateau_monitor(run: TrainingRun) -> str:
+    return run.plateau_monitor or ("val_loss" if run.val is not None else "train_loss")
+
+
+def _record_lr(run: TrainingRun, metrics: dict[str, float]) -> list[float]:
+    lrs = [float(group["lr"]) for group in run.optimizer.param_groups]
+    for index, lr in enumerate(lrs):
+        metrics[f"lr/{index}"] = lr
+    return lrs
+
+
+def _lr_events(
+    run: TrainingRun, sink: MetricSink, epoch: int, before: list[float], after: list[float]
+) -> None:
+    if isinstance(run.scheduler, ReduceLROnPlateau) and before != after:
+        data = {"from": before, "to": after, "monitor": _plateau_monitor(run)}
+        sink.log_event("lr_reduced_on_plateau", epoch, data)
+
+
+def _run_epoch(
+    run: TrainingRun, epoch: int, sink: MetricSink, step: int
+) -> tuple[dict[str, float], int]:
+    started = time.perf_counter()
+    metrics, iterations, seen = _train_epoch(run)
+    if not math.isfinite(metrics["train_loss"]):
+        raise TrainingDiverged(epoch, metrics["train_loss"])
+    if run.val is not None:
+        metrics |= evaluate(run.network, run.loss_fn, run.val, run.batch_size)
+    lr_before = [float(group["lr"]) for group in run.optimizer.param_groups]
+    _step_scheduler(run, metrics)
+    _lr_events(run, sink, epoch, lr_before, _record_lr(run, metrics))
+    seconds = time.perf_counter() - started
+    metrics |= {
+        "iterations": float(iterations),
+        "seconds": seconds,
+        "samples_per_second": seen / seconds if seconds > 0 else 0.0,
+    }
+    return metrics, step + iterations
+
+
+def _early_stop(run: TrainingRun, tracker: BestTracker, sink: MetricSink, epoch: int) -> None:
+    restored = tracker.best_state is not None
+    if tracker.best_state is not None:
+        run.network.load_state_dict(tracker.best_state)
+    data = {
+        "monitor": tracker.monitor,
+        "best_epoch": tracker.best_epoch,
+        "best_value": tracker.best_value,
+        "patience": tracker.patience,
+        "restored_best_weights": restored,
+    }
+    sink.log_event("early_stopped", epoch, data)
 
 
 def fit(
     run: TrainingRun, sink: MetricSink, should_stop: Callable[[], bool] = lambda: False
 ) -> FitResult:
-    """Train for run.epochs epochs, or until should_stop() says so at an epoch boundary."""
+    """Train for run.epochs epochs, until early stopping, or until should_stop() says so."""
     step = 0
     metrics: dict[str, float] = {}
+    tracker = tracker_for(run.early_stopping, has_val=run.val is not None)
     for epoch in range(1, run.epochs + 1):
-        started = time.perf_counter()
-        metrics, iterations, seen = _train_epoch(run)
-        if not math.isfinite(metrics["train_loss"]):
-            raise TrainingDiverged(f"train loss became {metrics['train_loss']} in epoch {epoch}")
-        if run.scheduler is not None and run.interval == "epoch":
-            run.scheduler.step()
-        step += iterations
-        seconds = time.perf_counter() - started
-        for index, group in enumerate(run.optimizer.param_groups):
-            metrics[f"lr/{index}"] = float(group["lr"])
-        metrics |= {
-            "iterations": float(iterations),
-            "seconds": seconds,
-            "samples_per_second": seen / seconds if seconds > 0 else 0.0,
-        }
+        metrics, step = _run_epoch(run, epoch, sink, step)
         sink.log_epoch(epoch, metrics, step)
+        if tracker.update(epoch, metrics, run.network):
+            _early_stop(run, tracker, sink, epoch)
+            return FitResult(
+                epoch, "early_stopped", metrics, tracker.best_epoch, tracker.best_metrics
+            )
         if epoch < run.epochs and should_stop():
-            return FitResult(epoch, "cancelled", metrics)
-    return FitResult(run.epochs, "completed", metrics)
+            return FitResult(epoch, "cancelled", metrics, tracker.best_epoch, tracker.best_metrics)
+    return FitResult(run.epochs, "completed", metrics, tracker.best_epoch, tracker.best_metrics)

@@ -4,14 +4,15 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.optim.lr_scheduler import LRScheduler
 
 from training.build.data import TensorData, build_dataset
 from training.build.losses import build_loss
 from training.build.networks import build_network
 from training.build.optimizers import build_optimizer
-from training.build.schedulers import build_scheduler
+from training.build.schedulers import Scheduler, build_scheduler
 from training.spec import TrainingSpec
+from training.spec.early_stopping import EarlyStoppingSpec
+from training.spec.regularization import RegularizationSpec
 from training.spec.schedulers import Interval
 
 
@@ -20,15 +21,30 @@ class TrainingRun:
     network: nn.Module
     loss_fn: nn.Module
     optimizer: torch.optim.Optimizer
-    scheduler: LRScheduler | None
+    scheduler: Scheduler | None
     interval: Interval
     train: TensorData
+    val: TensorData | None
     batch_size: int | None
     shuffle: bool
     drop_last: bool
     epochs: int
     generator: torch.Generator
     device: torch.device
+    regularization: RegularizationSpec
+    early_stopping: EarlyStoppingSpec | None
+    plateau_monitor: str | None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return steps_per_epoch(len(self.train), self.batch_size, self.drop_last)
+
+
+def steps_per_epoch(n_samples: int, batch_size: int | None, drop_last: bool) -> int:
+    """Optimizer steps in one epoch: 50,000 samples at batch 256 -> 196 (195 with drop_last)."""
+    if batch_size is None:
+        return 1
+    return n_samples // batch_size if drop_last else -(-n_samples // batch_size)
 
 
 def build_run(spec: TrainingSpec, device: torch.device) -> TrainingRun:
@@ -42,20 +58,30 @@ def build_run(spec: TrainingSpec, device: torch.device) -> TrainingRun:
     torch.manual_seed(spec.training.seed)
     network = build_network(spec.model, data.sample_shape).to(device)
     loss_fn = build_loss(spec.loss).to(device)
-    optimizer = build_optimizer(spec.optimizer, network.parameters())
-    scheduler = build_scheduler(spec.scheduler, optimizer) if spec.scheduler else None
-    train = TensorData(data.x.to(device), data.y.to(device), data.target_kind)
+    optimizer = build_optimizer(spec.optimizer, network)
+    n_steps = steps_per_epoch(len(data), spec.training.batch_size, spec.training.drop_last)
+    scheduler = (
+        build_scheduler(
+            spec.scheduler, optimizer, epochs=spec.training.epochs, steps_per_epoch=n_steps
+        )
+        if spec.scheduler
+        else None
+    )
     return TrainingRun(
         network=network,
         loss_fn=loss_fn,
         optimizer=optimizer,
         scheduler=scheduler,
         interval=spec.scheduler.interval if spec.scheduler else "epoch",
-        train=train,
+        train=data.to(device),
+        val=None,
         batch_size=spec.training.batch_size,
         shuffle=spec.training.shuffle,
         drop_last=spec.training.drop_last,
         epochs=spec.training.epochs,
         generator=torch.Generator().manual_seed(spec.training.seed),
         device=device,
+        regularization=spec.regularization,
+        early_stopping=spec.training.early_stopping,
+        plateau_monitor=getattr(spec.scheduler, "monitor", None),
     )

@@ -4,12 +4,13 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, select, update
 
 from core import metrics
 from core.db import session_scope
-from core.metrics import EpochRecord
+from core.metrics import EpochRecord, EventRecord
 from models import Job
 
 
@@ -21,6 +22,7 @@ class DbMetricSink:
         self._engine = engine
         self._flush_seconds = flush_seconds
         self._buffer: list[EpochRecord] = []
+        self._events: list[EventRecord] = []
         self._last_flush = time.monotonic()
         self._cancel_requested = False
 
@@ -29,11 +31,16 @@ class DbMetricSink:
         if time.monotonic() - self._last_flush >= self._flush_seconds:
             self.flush()
 
+    def log_event(self, kind: str, epoch: int, data: Mapping[str, Any]) -> None:
+        self._events.append(EventRecord(kind=kind, epoch=epoch, data=dict(data)))
+
     def flush(self) -> None:
         """Store buffered epochs, advance current_epoch and the heartbeat, read the cancel flag."""
         records, self._buffer = self._buffer, []
+        events, self._events = self._events, []
         with session_scope(self._engine) as session:
             metrics.write_epochs(session, job_id=self.job_id, records=records)
+            metrics.write_events(session, job_id=self.job_id, events=events)
             values: dict[str, object] = {"heartbeat_at": datetime.now(UTC)}
             if records:
                 values["current_epoch"] = records[-1].epoch

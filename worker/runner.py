@@ -51,7 +51,7 @@ def run_job(job_id: uuid.UUID, engine: Engine | None = None) -> None:
     try:
         result = _train(engine, job_id, spec)
     except TrainingDiverged as exc:
-        _fail(engine, job_id, f"training diverged: {exc}")
+        _fail(engine, job_id, f"{exc.reason}: {exc}")
         return
     except Exception as exc:
         log.exception("job %s failed", job_id)

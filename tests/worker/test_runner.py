@@ -63,7 +63,7 @@ def test_diverging_run_fails_with_a_reason_and_keeps_earlier_epochs(
     job = _job(migrated_database, job_id)
     assert job.status == JobStatus.FAILED
     assert job.error is not None
-    assert job.error.startswith("training diverged: train loss became")
+    assert job.error.startswith("non_finite_loss: train loss became")
     assert 0 < job.current_epoch < 200
 
 

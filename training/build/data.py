@@ -27,6 +27,10 @@ class TensorData:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    def to(self, device: torch.device) -> "TensorData":
+        """The same data on device, moved once so batches are cut by indexing there."""
+        return TensorData(self.x.to(device), self.y.to(device), self.target_kind)
+
 
 def _features(x: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float32))

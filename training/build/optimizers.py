@@ -1,6 +1,6 @@
 """Optimizers from optimizer specs: every spec field except `type` is a torch keyword."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import torch
 from pydantic import BaseModel
@@ -15,6 +15,6 @@ OPTIMIZERS: Registry[BaseModel, OptimizerClass] = Registry(
 )
 
 
-def build_optimizer(spec: BaseModel, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+def build_optimizer(spec: BaseModel, network: torch.nn.Module) -> torch.optim.Optimizer:
     kwargs = spec.model_dump(exclude={"type"})
-    return OPTIMIZERS.builder(spec)(params, **kwargs)
+    return OPTIMIZERS.builder(spec)(network.parameters(), **kwargs)

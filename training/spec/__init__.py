@@ -6,9 +6,11 @@ from pydantic import Field, model_validator
 
 from training.spec.base import SpecModel
 from training.spec.data import DatasetSpec
+from training.spec.early_stopping import EarlyStoppingSpec
 from training.spec.layers import LayerSpec
 from training.spec.losses import LossSpec
 from training.spec.optimizers import OptimizerSpec
+from training.spec.regularization import RegularizationSpec
 from training.spec.schedulers import SchedulerSpec
 
 MAX_EPOCHS = 1_000_000
@@ -36,6 +38,7 @@ class TrainingOptions(SpecModel):
     drop_last: bool = False
     seed: int = Field(default=0, ge=0, lt=2**63)
     device: Device = "auto"
+    early_stopping: EarlyStoppingSpec | None = None
 
 
 class TrainingSpec(SpecModel):
@@ -47,6 +50,7 @@ class TrainingSpec(SpecModel):
     loss: LossSpec
     optimizer: OptimizerSpec
     scheduler: SchedulerSpec | None = None
+    regularization: RegularizationSpec = RegularizationSpec()
     training: TrainingOptions
 
     @model_validator(mode="after")

@@ -1,0 +1,61 @@
+"""Tracks the monitored metric, the best epoch and (optionally) the best weights."""
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from training.spec.early_stopping import EarlyStoppingSpec
+
+
+@dataclass
+class BestTracker:
+    """The best epoch of one metric; decides when patience has run out."""
+
+    monitor: str
+    mode: str
+    min_delta: float = 0.0
+    patience: int | None = None
+    keep_weights: bool = False
+    best_epoch: int = 0
+    best_value: float | None = None
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    best_state: dict[str, torch.Tensor] | None = None
+    _bad_epochs: int = 0
+
+    def _improved(self, value: float) -> bool:
+        if self.best_value is None:
+            return True
+        if self.mode == "min":
+            return value < self.best_value - self.min_delta
+        return value > self.best_value + self.min_delta
+
+    def update(self, epoch: int, metrics: dict[str, float], network: nn.Module) -> bool:
+        """Record the epoch; True when training should stop."""
+        if self.monitor not in metrics:
+            recorded = ", ".join(sorted(metrics))
+            raise ValueError(f"monitored metric {self.monitor!r} is not recorded; have: {recorded}")
+        value = metrics[self.monitor]
+        if self._improved(value):
+            self.best_epoch, self.best_value, self._bad_epochs = epoch, value, 0
+            self.best_metrics = dict(metrics)
+            if self.keep_weights:
+                self.best_state = copy.deepcopy(network.state_dict())
+            return False
+        self._bad_epochs += 1
+        return self.patience is not None and self._bad_epochs >= max(self.patience, 1)
+
+
+def tracker_for(spec: EarlyStoppingSpec | None, *, has_val: bool) -> BestTracker:
+    """The early-stopping tracker, or a patience-free one that only records the best epoch."""
+    default_monitor = "val_loss" if has_val else "train_loss"
+    if spec is None:
+        return BestTracker(monitor=default_monitor, mode="min")
+    return BestTracker(
+        monitor=spec.monitor or default_monitor,
+        mode=spec.mode,
+        min_delta=spec.min_delta,
+        patience=spec.patience,
+        keep_weights=spec.restore_best_weights,
+    )
