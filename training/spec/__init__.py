@@ -7,28 +7,14 @@ from pydantic import Field, model_validator
 from training.spec.base import SpecModel
 from training.spec.data import DatasetSpec
 from training.spec.early_stopping import EarlyStoppingSpec
-from training.spec.layers import LayerSpec
-from training.spec.losses import LossSpec
+from training.spec.losses import LossSpec, loss_target_problem
+from training.spec.model import ModelSpec
 from training.spec.optimizers import OptimizerSpec
 from training.spec.regularization import RegularizationSpec
 from training.spec.schedulers import SchedulerSpec
 
 MAX_EPOCHS = 1_000_000
 Device = Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")]
-
-
-class ModelSpec(SpecModel):
-    """An ordered list of layers, as nn.Sequential builds them."""
-
-    layers: list[LayerSpec] = Field(min_length=1, max_length=1000)
-
-    @model_validator(mode="after")
-    def _names_unique(self) -> Self:
-        names = [layer.name for layer in self.layers if layer.name is not None]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"layer names must be unique; repeated: {', '.join(duplicates)}")
-        return self
 
 
 class TrainingOptions(SpecModel):
@@ -55,17 +41,10 @@ class TrainingSpec(SpecModel):
 
     @model_validator(mode="after")
     def _loss_fits_dataset(self) -> Self:
-        kind = self.dataset.target_kind
-        if kind not in self.loss.target_kinds:
-            raise ValueError(
-                f"loss {self.loss.type} needs {_kinds(self.loss.target_kinds)} targets, "
-                f"but data set {self.dataset.type!r} provides {kind.value} targets"
-            )
+        problem = loss_target_problem(self.loss, self.dataset.target_kind, self.dataset.type)
+        if problem:
+            raise ValueError(problem)
         return self
-
-
-def _kinds(kinds: frozenset[str]) -> str:
-    return " or ".join(sorted(kinds))
 
 
 __all__ = ["ModelSpec", "TrainingOptions", "TrainingSpec"]

@@ -29,3 +29,14 @@ class MSELossSpec(LossBase):
 
 
 LossSpec = Annotated[CrossEntropyLossSpec | MSELossSpec, Field(discriminator="type")]
+
+
+def loss_target_problem(loss: LossBase, kind: TargetKind, dataset_type: str) -> str | None:
+    """Why loss cannot train on a data set with kind targets, or None when it can."""
+    if kind in loss.target_kinds:
+        return None
+    needed = " or ".join(sorted(loss.target_kinds))
+    return (
+        f"loss {type(loss).__name__.removesuffix('Spec')} needs {needed} targets, "
+        f"but data set {dataset_type!r} provides {kind.value} targets"
+    )
