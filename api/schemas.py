@@ -31,7 +31,10 @@ class JobRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
-    final_metrics: dict[str, Any] | None
+    stop_reason: str | None = Field(description="completed, early_stopped, cancelled, ...")
+    final_metrics: dict[str, Any] | None = Field(description="the last epoch's metrics")
+    best_epoch: int | None
+    best_metrics: dict[str, Any] | None
     spec: dict[str, Any]
 
 
@@ -52,6 +55,16 @@ class EpochMetrics(BaseModel):
 class MetricsRead(BaseModel):
     items: list[EpochMetrics]
     next_since_epoch: int = Field(description="pass as since_epoch to get only newer epochs")
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    kind: str = Field(description="queued, started, lr_reduced_on_plateau, early_stopped, ...")
+    epoch: int | None
+    data: dict[str, Any]
 
 
 class UserCreate(BaseModel):

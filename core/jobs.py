@@ -10,11 +10,17 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidCursor, JobNotCancellable, JobNotFound
-from models import FINISHED_STATUSES, Job, JobStatus, User
+from models import FINISHED_STATUSES, Job, JobEvent, JobStatus, User
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def add_event(
+    session: Session, *, job_id: uuid.UUID, kind: str, epoch: int | None = None, **data: Any
+) -> None:
+    session.add(JobEvent(job_id=job_id, kind=kind, epoch=epoch, data=data))
 
 
 def create(
@@ -24,6 +30,7 @@ def create(
     job = Job(owner_id=owner_id, name=name, spec=spec, epochs=epochs, status=JobStatus.QUEUED)
     session.add(job)
     session.flush()
+    add_event(session, job_id=job.id, kind="queued")
     return job
 
 
@@ -93,10 +100,12 @@ def request_cancel(session: Session, *, job: Job) -> Job:
             .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=_now())
         )
         if queued.rowcount == 1:  # type: ignore[attr-defined]
+            add_event(session, job_id=job.id, kind="cancelled", before_start=True)
             session.refresh(job)
             return job
         session.refresh(job)  # a worker claimed it meanwhile: fall through to the running case
     job.cancel_requested = True
+    add_event(session, job_id=job.id, kind="cancel_requested", epoch=job.current_epoch)
     session.flush()
     return job
 
@@ -114,20 +123,40 @@ def claim(session: Session, *, job_id: uuid.UUID, worker: str) -> bool:
             worker=worker,
         )
     )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    add_event(session, job_id=job_id, kind="started", worker=worker)
+    return True
 
 
-def finish(
-    session: Session,
-    *,
-    job_id: uuid.UUID,
-    status: JobStatus,
-    final_metrics: dict[str, Any] | None = None,
-    error: str | None = None,
-) -> None:
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as the worker reports it."""
+
+    status: JobStatus
+    stop_reason: str
+    epoch: int | None = None
+    final_metrics: dict[str, Any] | None = None
+    best_epoch: int | None = None
+    best_metrics: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def finish(session: Session, *, job_id: uuid.UUID, outcome: Outcome) -> None:
     """Record how a running job ended."""
-    session.execute(
+    result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-        .values(status=status, finished_at=_now(), final_metrics=final_metrics, error=error)
+        .values(
+            status=outcome.status,
+            finished_at=_now(),
+            stop_reason=outcome.stop_reason,
+            final_metrics=outcome.final_metrics,
+            best_epoch=outcome.best_epoch,
+            best_metrics=outcome.best_metrics,
+            error=outcome.error,
+        )
     )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        data = {"reason": outcome.stop_reason} | ({"error": outcome.error} if outcome.error else {})
+        add_event(session, job_id=job_id, kind=outcome.status.value, epoch=outcome.epoch, **data)

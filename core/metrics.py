@@ -81,3 +81,13 @@ def write_events(session: Session, *, job_id: uuid.UUID, events: Iterable[EventR
         JobEvent(job_id=job_id, kind=event.kind, epoch=event.epoch, data=dict(event.data))
         for event in events
     )
+
+
+def read_events(session: Session, *, job_id: uuid.UUID, after_id: int = 0) -> list[JobEvent]:
+    """The job's events after after_id, oldest first."""
+    query = (
+        select(JobEvent)
+        .where(JobEvent.job_id == job_id, JobEvent.id > after_id)
+        .order_by(JobEvent.id)
+    )
+    return list(session.scalars(query))

@@ -51,4 +51,7 @@ class Job(UUIDPk, CreatedAt, Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(200))
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
     final_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
+    best_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)

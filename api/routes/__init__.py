@@ -1,10 +1,12 @@
 """api_router: every /api/v1 route."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from api.routes import jobs, metrics, users
+from api.deps import get_current_user
+from api.routes import catalog, jobs, metrics, users
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(jobs.router)
 api_router.include_router(metrics.router)
 api_router.include_router(users.router)
+api_router.include_router(catalog.router, dependencies=[Depends(get_current_user)])

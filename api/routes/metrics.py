@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import error_responses
-from api.schemas import EpochMetrics, MetricsRead
+from api.schemas import EpochMetrics, EventRead, MetricsRead
 from core import jobs, metrics
 from core.errors import JobNotFound, NotAuthenticated
+from models import JobEvent
 
 router = APIRouter(tags=["metrics"], responses=error_responses(NotAuthenticated))
 
@@ -38,3 +39,17 @@ def read_job_metrics(
     rows = metrics.read_epochs(session, job_id=job_id, since_epoch=since_epoch, limit=limit)
     next_since = rows[-1]["epoch"] if rows else since_epoch
     return MetricsRead(items=[_epoch_item(row) for row in rows], next_since_epoch=next_since)
+
+
+@router.get(
+    "/jobs/{job_id}/events", response_model=list[EventRead], responses=error_responses(JobNotFound)
+)
+def read_job_events(
+    job_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+) -> list[JobEvent]:
+    """The job's events (queued, started, lr reduced on plateau, early stop, end), oldest first."""
+    jobs.get_for_owner(session, job_id=job_id, user=user)
+    return metrics.read_events(session, job_id=job_id, after_id=after_id)

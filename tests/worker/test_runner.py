@@ -33,9 +33,24 @@ def test_run_writes_every_epoch_and_succeeds(migrated_database: Engine) -> None:
     assert (job.status, job.current_epoch, job.attempt) == (JobStatus.SUCCEEDED, 30, 1)
     assert job.final_metrics is not None
     assert job.final_metrics["lr/0"] == 0.01
-    with session_scope(migrated_database) as session:
-        rows = metrics.read_epochs(session, job_id=job_id)
-    assert [row["epoch"] for row in rows] == list(range(1, 31))
+    assert job.stop_reason == "completed"
+    assert job.best_metrics is not None
+    assert job.best_epoch is not None
+    assert job.best_metrics["train_loss"] == min(
+        row["train_loss"] for row in _rows(migrated_database, job_id)
+    )
+    assert [row["epoch"] for row in _rows(migrated_database, job_id)] == list(range(1, 31))
+    assert _event_kinds(migrated_database, job_id) == ["queued", "started", "succeeded"]
+
+
+def _rows(engine: Engine, job_id: uuid.UUID) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        return metrics.read_epochs(session, job_id=job_id)
+
+
+def _event_kinds(engine: Engine, job_id: uuid.UUID) -> list[str]:
+    with session_scope(engine) as session:
+        return [event.kind for event in metrics.read_events(session, job_id=job_id)]
 
 
 def test_duplicate_message_does_nothing(migrated_database: Engine) -> None:
@@ -64,7 +79,12 @@ def test_diverging_run_fails_with_a_reason_and_keeps_earlier_epochs(
     assert job.status == JobStatus.FAILED
     assert job.error is not None
     assert job.error.startswith("non_finite_loss: train loss became")
+    assert job.stop_reason == "non_finite_loss"
     assert 0 < job.current_epoch < 200
+    with session_scope(migrated_database) as session:
+        failed = metrics.read_events(session, job_id=job_id)[-1]
+        assert (failed.kind, failed.epoch) == ("failed", job.current_epoch + 1)
+        assert failed.data["reason"] == "non_finite_loss"
 
 
 def test_cancel_flag_stops_at_an_epoch_boundary(migrated_database: Engine) -> None:
@@ -74,4 +94,25 @@ def test_cancel_flag_stops_at_an_epoch_boundary(migrated_database: Engine) -> No
     run_job(job_id, migrated_database)
     job = _job(migrated_database, job_id)
     assert job.status == JobStatus.CANCELLED
+    assert job.stop_reason == "cancelled"
     assert 1 <= job.current_epoch < 1_000_000
+
+
+def test_early_stopping_is_an_event_and_a_stop_reason(migrated_database: Engine) -> None:
+    spec = moons_spec(epochs=500)
+    spec["optimizer"] = {"type": "SGD", "lr": 1e-9}
+    spec["training"]["early_stopping"] = {"patience": 2, "min_delta": 0.01}
+    job_id = _queued(migrated_database, spec)
+    run_job(job_id, migrated_database)
+    job = _job(migrated_database, job_id)
+    assert (job.status, job.stop_reason, job.current_epoch) == (
+        JobStatus.SUCCEEDED,
+        "early_stopped",
+        3,
+    )
+    assert _event_kinds(migrated_database, job_id) == [
+        "queued",
+        "started",
+        "early_stopped",
+        "succeeded",
+    ]

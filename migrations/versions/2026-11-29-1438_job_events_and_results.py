@@ -1,8 +1,8 @@
-"""job events
+"""job events and results
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-29 14:33:58.741991
+Create Date: 2026-11-29 14:38:13.231596
 """
 
 from collections.abc import Sequence
@@ -31,9 +31,19 @@ def upgrade() -> None:
     with op.batch_alter_table('job_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_job_events_job_id'), ['job_id'], unique=False)
 
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('stop_reason', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('best_epoch', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('best_metrics', sa.JSON(), nullable=True))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_column('best_metrics')
+        batch_op.drop_column('best_epoch')
+        batch_op.drop_column('stop_reason')
+
     with op.batch_alter_table('job_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_job_events_job_id'))
 
