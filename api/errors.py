@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from core.errors import GradqError, NotAuthenticated
+from core.errors import GradqError, NotAuthenticated, SpecRejected
 
 DISCRIMINATOR_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
 
@@ -55,7 +55,8 @@ def _validation_detail(errors: list[Any], body: Any) -> list[dict[str, Any]]:
 async def _gradq_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GradqError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
-    body = {"error": type(exc).__name__, "detail": exc.detail}
+    name = "ValidationError" if isinstance(exc, SpecRejected) else type(exc).__name__
+    body = {"error": name, "detail": exc.detail}
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 

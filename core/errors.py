@@ -1,5 +1,7 @@
 """Errors a user can expect, each with the HTTP status it maps to."""
 
+from typing import Any
+
 
 class GradqError(Exception):
     """Base of every expected error; the API renders it as {"error", "detail"}."""
@@ -8,7 +10,7 @@ class GradqError(Exception):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
-        self.detail = detail
+        self.detail: str | list[dict[str, Any]] = detail
 
 
 class NotAuthenticated(GradqError):
@@ -33,3 +35,13 @@ class UserAlreadyExists(GradqError):
 
 class InvalidCursor(GradqError):
     status_code = 422
+
+
+class SpecRejected(GradqError):
+    """A spec that parses but cannot train; detail lists each field at fault like a 422."""
+
+    status_code = 422
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['msg']}" for e in errors))
+        self.detail = errors

@@ -67,7 +67,7 @@ def describe(spec_class: type[BaseModel]) -> EntryInfo:
     properties = spec_class.model_json_schema()["properties"]
     parameters = [
         ParameterInfo(
-            name=name,
+            name=field.alias or name,
             required=field.is_required(),
             default=None if field.is_required() else field.get_default(call_default_factory=True),
             json_schema=properties.get(field.alias or name, {}),

@@ -19,14 +19,38 @@ def _r2(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     return float(scores.mean().item())
 
 
+def _share(correct: torch.Tensor) -> float:
+    return correct.sum().item() / correct.numel()
+
+
+def _predicted_labels(outputs: torch.Tensor) -> torch.Tensor:
+    """outputs > 0.5 when every output lies in [0, 1] (probabilities), else outputs > 0 (logits)."""
+    probabilities = ((outputs >= 0) & (outputs <= 1)).all()
+    return outputs > torch.where(probabilities, 0.5, 0.0)
+
+
 def target_metrics(
     prefix: str, outputs: torch.Tensor, targets: torch.Tensor, kind: TargetKind
 ) -> dict[str, float]:
-    """Accuracy for class-index targets; R^2 and MAE for regression targets."""
+    """Accuracy for class targets; R^2 and MAE for regression targets; {} where none applies.
+
+    class_index: argmax over dim 1 against the index. probabilities and log_probabilities: the
+    argmax of the output against the argmax of the target. binary and multi_label: the share of
+    0/1 labels predicted right, thresholding probabilities (BCELoss after Sigmoid: every output in
+    [0, 1]) at 0.5 and logits at 0. sign, multi_label_indices and count targets get no metric: how
+    an output is read depends on the loss (a score's sign, a distance against a margin, x1 - x2,
+    a log-rate).
+    """
     if kind == TargetKind.CLASS_INDEX:
         correct = (outputs.argmax(dim=1) == targets).sum().item()
         return {f"{prefix}_accuracy": correct / targets.numel()}
-    if kind == TargetKind.REGRESSION and outputs.shape == targets.shape:
+    if outputs.shape != targets.shape:
+        return {}
+    if kind in {TargetKind.PROBABILITIES, TargetKind.LOG_PROBABILITIES}:
+        return {f"{prefix}_accuracy": _share(outputs.argmax(dim=1) == targets.argmax(dim=1))}
+    if kind in {TargetKind.BINARY, TargetKind.MULTI_LABEL}:
+        return {f"{prefix}_accuracy": _share(_predicted_labels(outputs) == (targets > 0.5))}
+    if kind == TargetKind.REGRESSION:
         mae = (outputs.double() - targets.double()).abs().mean().item()
         return {f"{prefix}_r2": _r2(outputs, targets), f"{prefix}_mae": mae}
     return {}

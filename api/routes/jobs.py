@@ -7,18 +7,28 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import error_responses
-from api.schemas import JobCreate, JobPage, JobRead
+from api.schemas import JobCreate, JobCreated, JobPage, JobRead, JobValidation
+from api.spec_checks import check_spec, validate
 from core import jobs
-from core.errors import InvalidCursor, JobNotCancellable, JobNotFound, NotAuthenticated
+from core.errors import (
+    InvalidCursor,
+    JobNotCancellable,
+    JobNotFound,
+    NotAuthenticated,
+    SpecRejected,
+)
 from models import Job, JobStatus
 from worker.enqueue import enqueue_training
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=error_responses(NotAuthenticated))
 
 
-@router.post("", response_model=JobRead, status_code=201)
-def create_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> Job:
+@router.post(
+    "", response_model=JobCreated, status_code=201, responses=error_responses(SpecRejected)
+)
+def create_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> JobCreated:
     """Queue a training job."""
+    warnings = check_spec(body.spec)
     job = jobs.create(
         session,
         owner_id=user.id,
@@ -28,7 +38,14 @@ def create_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> Job:
     )
     session.commit()  # commit before enqueue: the worker must find the row
     enqueue_training(job.id)
-    return job
+    read = JobRead.model_validate(job)
+    return JobCreated(**read.model_dump(), warnings=warnings)
+
+
+@router.post("/validate", response_model=JobValidation, responses=error_responses(SpecRejected))
+def validate_job(body: JobCreate, _user: CurrentUser) -> JobValidation:
+    """Check a spec and dry-run it on a few samples on the CPU; nothing is stored."""
+    return validate(body.spec)
 
 
 @router.get("", response_model=JobPage, responses=error_responses(InvalidCursor))

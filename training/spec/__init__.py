@@ -4,10 +4,10 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from training.spec.base import SpecModel
+from training.spec.base import SpecModel, field_error
 from training.spec.data import DatasetSpec
 from training.spec.early_stopping import EarlyStoppingSpec
-from training.spec.losses import LossSpec, loss_target_problem
+from training.spec.losses import LossSpec, loss_dataset_problem, loss_target_problem
 from training.spec.model import ModelSpec
 from training.spec.optimizers import OptimizerSpec
 from training.spec.regularization import RegularizationSpec
@@ -42,8 +42,21 @@ class TrainingSpec(SpecModel):
     @model_validator(mode="after")
     def _loss_fits_dataset(self) -> Self:
         problem = loss_target_problem(self.loss, self.dataset.target_kind, self.dataset.type)
+        problem = problem or loss_dataset_problem(self.loss, self.dataset)
         if problem:
-            raise ValueError(problem)
+            raise field_error(("loss",), problem, self.loss.type)
+        return self
+
+    @model_validator(mode="after")
+    def _param_groups_name_layers(self) -> Self:
+        unknown = self.optimizer.referenced_layers() - set(self.model.layer_names())
+        if unknown:
+            known = ", ".join(self.model.layer_names())
+            message = (
+                f"parameter groups name layers that do not exist: "
+                f"{', '.join(sorted(unknown))}; the layers are: {known}"
+            )
+            raise field_error(("optimizer", "param_groups"), message, sorted(unknown))
         return self
 
 

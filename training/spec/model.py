@@ -1,24 +1,75 @@
-"""ModelSpec: the network as an ordered list of layers."""
+"""ModelSpec: the network as an ordered list of layers, and how its weights are initialised."""
 
-from typing import Self
+from collections.abc import Sequence
+from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from training.spec.base import SpecModel
-from training.spec.layers import LayerSpec
+from training.spec.init import InitRuleSpec, rule_problems
+from training.spec.layers import EmbeddingSpec, LayerSpec
+
+Loc = tuple[str | int, ...]
+
+
+def _errors_at(kind: str, problems: Sequence[tuple[Loc, str, Any]]) -> ValidationError:
+    """A validation error whose entries sit at the fields the user wrote, not at the model."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError(kind, "{reason}", {"reason": reason}), loc=loc, input=value
+        )
+        for loc, reason, value in problems
+    ]
+    return ValidationError.from_exception_data("ModelSpec", details)
 
 
 class ModelSpec(SpecModel):
-    """An ordered list of layers, as nn.Sequential builds them."""
+    """An ordered list of layers, as nn.Sequential builds them, and initialisation rules.
+
+    The rules in `init` run after the network is built, in order (a later rule overrides an
+    earlier one): each over the layers it selects in network order, weight before bias.
+    """
 
     layers: list[LayerSpec] = Field(min_length=1, max_length=1000)
+    init: list[InitRuleSpec] = Field(default=[], max_length=100)
 
     @model_validator(mode="after")
     def _names_unique(self) -> Self:
-        names = [layer.name for layer in self.layers if layer.name is not None]
+        names = self.layer_names()
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"layer names must be unique; repeated: {', '.join(duplicates)}")
+            raise ValueError(
+                f"layer names must be unique (an unnamed layer is named by its index); "
+                f"repeated: {', '.join(duplicates)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _embedding_first(self) -> Self:
+        late = [
+            (
+                ("layers", index),
+                "Embedding takes integer indices: only the first layer can be one",
+                layer.type,
+            )
+            for index, layer in enumerate(self.layers)
+            if index > 0 and isinstance(layer, EmbeddingSpec)
+        ]
+        if late:
+            raise _errors_at("layer_order", late)
+        return self
+
+    @model_validator(mode="after")
+    def _init_rules_fit(self) -> Self:
+        layers = list(zip(self.layer_names(), self.layers, strict=True))
+        problems: list[tuple[Loc, str, Any]] = [
+            (("init", index, field), reason, getattr(rule, field))
+            for index, rule in enumerate(self.init)
+            for field, reason in rule_problems(rule, layers)
+        ]
+        if problems:
+            raise _errors_at("init_rule", problems)
         return self
 
     def layer_names(self) -> list[str]:
