@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models import JobStatus
 from training.dry_run import DryRun
-from training.spec import TrainingSpec
+from training.spec import MAX_EPOCHS, TrainingSpec
+from training.spec.optimizers import OptimizerSpec
+from training.spec.schedulers import SchedulerSpec
 
 
 class JobCreate(BaseModel):
@@ -90,6 +92,15 @@ class EventRead(BaseModel):
     kind: str = Field(description="queued, started, lr_reduced_on_plateau, early_stopped, ...")
     epoch: int | None
     data: dict[str, Any]
+
+
+class SchedulePreviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    optimizer: OptimizerSpec
+    scheduler: SchedulerSpec
+    epochs: int = Field(ge=1, le=MAX_EPOCHS)
+    steps_per_epoch: int = Field(default=1, ge=1, description="batches per epoch")
 
 
 class UserCreate(BaseModel):

@@ -4,8 +4,8 @@ from api.schemas import DatasetInfo, JobValidation
 from core.errors import SpecRejected
 from training.checks import Problem, static_problems
 from training.dry_run import dataset_size, dry_run
-from training.run import steps_per_epoch
 from training.spec import TrainingSpec
+from training.spec.batching import steps_per_epoch
 
 
 def _error(problem: Problem) -> dict[str, object]:

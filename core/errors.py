@@ -45,3 +45,9 @@ class SpecRejected(GradqError):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__("; ".join(f"{e['field']}: {e['msg']}" for e in errors))
         self.detail = errors
+
+
+class RequestRejected(GradqError):
+    """A well-formed request whose values cannot be served (too large, inconsistent)."""
+
+    status_code = 422

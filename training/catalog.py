@@ -8,6 +8,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from training.spec.data import DatasetSpec
+from training.spec.init import InitializerSpec
 from training.spec.layers import LayerSpec
 from training.spec.losses import LossSpec
 from training.spec.optimizers import OptimizerSpec
@@ -18,6 +19,7 @@ KINDS: dict[str, Any] = {
     "losses": LossSpec,
     "optimizers": OptimizerSpec,
     "schedulers": SchedulerSpec,
+    "initializers": InitializerSpec,
     "datasets": DatasetSpec,
 }
 

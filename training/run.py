@@ -11,6 +11,7 @@ from training.build.networks import build_network
 from training.build.optimizers import build_optimizer
 from training.build.schedulers import Scheduler, build_scheduler
 from training.spec import TrainingSpec
+from training.spec.batching import steps_per_epoch
 from training.spec.early_stopping import EarlyStoppingSpec
 from training.spec.regularization import RegularizationSpec
 from training.spec.schedulers import Interval
@@ -38,13 +39,6 @@ class TrainingRun:
     @property
     def steps_per_epoch(self) -> int:
         return steps_per_epoch(len(self.train), self.batch_size, self.drop_last)
-
-
-def steps_per_epoch(n_samples: int, batch_size: int | None, drop_last: bool) -> int:
-    """Optimizer steps in one epoch: 50,000 samples at batch 256 -> 196 (195 with drop_last)."""
-    if batch_size is None:
-        return 1
-    return n_samples // batch_size if drop_last else -(-n_samples // batch_size)
 
 
 def build_run(spec: TrainingSpec, device: torch.device) -> TrainingRun:

@@ -13,9 +13,10 @@ from tests.helpers import moons_spec
 from training.build.data import TensorData
 from training.evaluation import evaluate, target_metrics
 from training.loop import TrainingDiverged, fit
-from training.run import build_run, steps_per_epoch
+from training.run import build_run
 from training.sinks import ListSink
 from training.spec import TrainingSpec
+from training.spec.batching import steps_per_epoch
 from training.spec.targets import TargetKind
 
 ATOL = 1e-6

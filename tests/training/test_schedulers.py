@@ -20,6 +20,7 @@ from training.preview import preview_lr
 from training.run import build_run
 from training.sinks import ListSink
 from training.spec import TrainingSpec
+from training.spec.schedulers import LambdaLRSpec
 
 ATOL = 1e-6
 SEED = 5
@@ -414,11 +415,16 @@ def test_cycle_momentum_without_momentum_is_a_clear_error() -> None:
         build_scheduler(spec, optimizer, epochs=2, steps_per_epoch=2)
 
 
+def test_lr_lambda_that_divides_by_zero_is_refused_at_submission() -> None:
+    with pytest.raises(ValidationError) as caught:
+        TrainingSpec.model_validate(_spec({"type": "LambdaLR", "lr_lambda": "1 / epoch"}, "epoch"))
+    [error] = caught.value.errors()
+    assert error["loc"] == ("scheduler",)
+    assert "factor of inf at epoch 0" in error["msg"]
+
+
 def test_lr_lambda_that_divides_by_zero_fails_when_built() -> None:
-    spec = TrainingSpec.model_validate(
-        _spec({"type": "LambdaLR", "lr_lambda": "1 / epoch"}, "epoch")
-    ).scheduler
-    assert spec is not None
+    spec = LambdaLRSpec(lr_lambda="1 / epoch")
     optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1)
     with pytest.raises(ScheduleError, match="gave inf at epoch 0"):
         build_scheduler(spec, optimizer, epochs=2, steps_per_epoch=1)

@@ -4,14 +4,16 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from training.spec.base import SpecModel, field_error
+from training.spec.base import SpecModel, errors_at, field_error
+from training.spec.batching import steps_per_epoch
 from training.spec.data import DatasetSpec
 from training.spec.early_stopping import EarlyStoppingSpec
 from training.spec.losses import LossSpec, loss_dataset_problem, loss_target_problem
 from training.spec.model import ModelSpec
 from training.spec.optimizers import OptimizerSpec
 from training.spec.regularization import RegularizationSpec
-from training.spec.schedulers import SchedulerSpec
+from training.spec.schedulers import ReduceLROnPlateauSpec, SchedulerSpec, check_schedule
+from training.spec.targets import TARGET_METRICS
 
 MAX_EPOCHS = 1_000_000
 Device = Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")]
@@ -57,6 +59,58 @@ class TrainingSpec(SpecModel):
                 f"{', '.join(sorted(unknown))}; the layers are: {known}"
             )
             raise field_error(("optimizer", "param_groups"), message, sorted(unknown))
+        return self
+
+    def n_train_samples(self) -> int:
+        """Samples the network trains on in one epoch."""
+        return int(getattr(self.dataset, "n_samples", 0))
+
+    def recorded_metrics(self) -> set[str]:
+        """The per-epoch metric keys early stopping and plateau schedules can monitor."""
+        names = {"loss", *TARGET_METRICS[self.dataset.target_kind]}
+        recorded = {f"train_{name}" for name in names}
+        if self.regularization.l1 or self.regularization.l2:
+            recorded.add("train_penalty")
+        return recorded
+
+    @model_validator(mode="after")
+    def _schedule_fits_run(self) -> Self:
+        if self.scheduler is None:
+            return self
+        n_steps = steps_per_epoch(
+            self.n_train_samples(), self.training.batch_size, self.training.drop_last
+        )
+        problem = check_schedule(
+            self.scheduler,
+            epochs=self.training.epochs,
+            steps_per_epoch=n_steps,
+            optimizer=self.optimizer,
+        )
+        if problem:
+            raise field_error(("scheduler",), problem, self.scheduler.type)
+        return self
+
+    @model_validator(mode="after")
+    def _monitored_metrics_exist(self) -> Self:
+        recorded = self.recorded_metrics()
+        monitors: list[tuple[tuple[str | int, ...], str | None]] = []
+        if self.training.early_stopping is not None:
+            monitors.append(
+                (("training", "early_stopping", "monitor"), self.training.early_stopping.monitor)
+            )
+        if isinstance(self.scheduler, ReduceLROnPlateauSpec):
+            monitors.append((("scheduler", "monitor"), self.scheduler.monitor))
+        problems = [
+            (
+                loc,
+                f"{name!r} is not recorded by this job; it records {', '.join(sorted(recorded))}",
+                name,
+            )
+            for loc, name in monitors
+            if name is not None and name not in recorded
+        ]
+        if problems:
+            raise errors_at("unknown_metric", problems)
         return self
 
 

@@ -1,5 +1,6 @@
 """Base class of every spec: strict, immutable, unknown fields refused."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -10,12 +11,23 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def field_error(loc: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
-    """A validation error at loc, for checks that look at several fields but blame one.
+Loc = tuple[str | int, ...]
 
-    Raised inside a validator, pydantic prefixes loc with the validated model's own location.
+
+def errors_at(kind: str, problems: Sequence[tuple[Loc, str, Any]]) -> ValidationError:
+    """A validation error whose entries sit at the fields the user wrote, not at the model.
+
+    Raised inside a validator, pydantic prefixes each loc with the validated model's location.
     """
-    error = PydanticCustomError("spec_mismatch", "{message}", {"message": message})
-    return ValidationError.from_exception_data(
-        "TrainingSpec", [InitErrorDetails(type=error, loc=loc, input=value)]
-    )
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError(kind, "{reason}", {"reason": reason}), loc=loc, input=value
+        )
+        for loc, reason, value in problems
+    ]
+    return ValidationError.from_exception_data("TrainingSpec", details)
+
+
+def field_error(loc: Loc, message: str, value: Any) -> ValidationError:
+    """One validation error at loc, for a check that looks at several fields but blames one."""
+    return errors_at("spec_mismatch", [(loc, message, value)])

@@ -1,27 +1,12 @@
 """ModelSpec: the network as an ordered list of layers, and how its weights are initialised."""
 
-from collections.abc import Sequence
 from typing import Any, Self
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, model_validator
 
-from training.spec.base import SpecModel
+from training.spec.base import Loc, SpecModel, errors_at
 from training.spec.init import InitRuleSpec, rule_problems
 from training.spec.layers import EmbeddingSpec, LayerSpec
-
-Loc = tuple[str | int, ...]
-
-
-def _errors_at(kind: str, problems: Sequence[tuple[Loc, str, Any]]) -> ValidationError:
-    """A validation error whose entries sit at the fields the user wrote, not at the model."""
-    details = [
-        InitErrorDetails(
-            type=PydanticCustomError(kind, "{reason}", {"reason": reason}), loc=loc, input=value
-        )
-        for loc, reason, value in problems
-    ]
-    return ValidationError.from_exception_data("ModelSpec", details)
 
 
 class ModelSpec(SpecModel):
@@ -57,7 +42,14 @@ class ModelSpec(SpecModel):
             if index > 0 and isinstance(layer, EmbeddingSpec)
         ]
         if late:
-            raise _errors_at("layer_order", late)
+            raise errors_at("layer_order", late)
+        return self
+
+    @model_validator(mode="after")
+    def _first_layer_not_inplace(self) -> Self:
+        if getattr(self.layers[0], "inplace", False):
+            reason = "an in-place first layer would overwrite the training data: use inplace false"
+            raise errors_at("inplace_input", [(("layers", 0, "inplace"), reason, True)])
         return self
 
     @model_validator(mode="after")
@@ -69,7 +61,7 @@ class ModelSpec(SpecModel):
             for field, reason in rule_problems(rule, layers)
         ]
         if problems:
-            raise _errors_at("init_rule", problems)
+            raise errors_at("init_rule", problems)
         return self
 
     def layer_names(self) -> list[str]:

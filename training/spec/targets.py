@@ -42,3 +42,16 @@ TASKS: dict[TargetKind, str] = {
 }
 
 INTEGER_KINDS = frozenset({TargetKind.CLASS_INDEX, TargetKind.MULTI_LABEL_INDICES})
+
+# the metrics training.evaluation.target_metrics records per target kind, after "train_"/"val_"
+TARGET_METRICS: dict[TargetKind, tuple[str, ...]] = {
+    TargetKind.CLASS_INDEX: ("accuracy",),
+    TargetKind.PROBABILITIES: ("accuracy",),
+    TargetKind.LOG_PROBABILITIES: ("accuracy",),
+    TargetKind.MULTI_LABEL: ("accuracy",),
+    TargetKind.BINARY: ("accuracy",),
+    TargetKind.REGRESSION: ("r2", "mae"),
+    TargetKind.MULTI_LABEL_INDICES: (),
+    TargetKind.SIGN: (),
+    TargetKind.COUNT: (),
+}
