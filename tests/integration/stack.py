@@ -124,3 +124,24 @@ def wait_for(
             return job
         time.sleep(0.1)
     raise TimeoutError(f"job {job_id} still {job['status']} after {timeout}s")
+
+
+def new_user(stack: Stack, name: str) -> str:
+    response = stack.client().post("/api/v1/users", json={"name": name})
+    assert response.status_code == 201, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+def all_metrics(client: httpx.Client, job_id: str) -> list[dict[str, Any]]:
+    """Read the metrics incrementally, as a polling client does."""
+    items: list[dict[str, Any]] = []
+    since = 0
+    while True:
+        page = client.get(
+            f"/api/v1/jobs/{job_id}/metrics", params={"since_epoch": since, "limit": 300}
+        ).json()
+        if not page["items"]:
+            return items
+        items += page["items"]
+        since = page["next_since_epoch"]

@@ -1,0 +1,16 @@
+"""One running gradq server per backend, shared by the integration modules."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.stack import Stack, running_stack
+
+
+@pytest.fixture(scope="session", params=["embedded", "postgres+redis"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp(str(request.param).replace("+", "-"))
+    with running_stack(request.param, data_dir) as running:
+        yield running
