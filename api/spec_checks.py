@@ -1,6 +1,6 @@
 """Checks of a parsed spec that go beyond its schema, as 422s in the validation-error format."""
 
-from api.schemas import DatasetInfo, JobValidation
+from api.schemas.jobs import DatasetInfo, JobValidation
 from core.errors import SpecRejected
 from training.checks import Problem, static_problems
 from training.dry_run import dataset_size, dry_run

@@ -35,6 +35,7 @@ class FitResult:
     last_metrics: dict[str, float] = field(default_factory=dict)
     best_epoch: int = 0
     best_metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
 
 
 def _batches(run: TrainingRun) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -178,6 +179,22 @@ def _early_stop(run: TrainingRun, tracker: BestTracker, sink: MetricSink, epoch:
     sink.log_event("early_stopped", epoch, data)
 
 
+def _result(
+    run: TrainingRun,
+    epoch: int,
+    reason: StopReason,
+    metrics: dict[str, float],
+    tracker: BestTracker,
+) -> FitResult:
+    """The run's result, with the test split evaluated on the weights training ends with."""
+    test = (
+        {}
+        if run.test is None
+        else evaluate(run.network, run.loss_fn, run.test, run.batch_size, prefix="test")
+    )
+    return FitResult(epoch, reason, metrics, tracker.best_epoch, tracker.best_metrics, test)
+
+
 def fit(
     run: TrainingRun, sink: MetricSink, should_stop: Callable[[], bool] = lambda: False
 ) -> FitResult:
@@ -190,9 +207,7 @@ def fit(
         sink.log_epoch(epoch, metrics, step)
         if tracker.update(epoch, metrics, run.network):
             _early_stop(run, tracker, sink, epoch)
-            return FitResult(
-                epoch, "early_stopped", metrics, tracker.best_epoch, tracker.best_metrics
-            )
+            return _result(run, epoch, "early_stopped", metrics, tracker)
         if epoch < run.epochs and should_stop():
-            return FitResult(epoch, "cancelled", metrics, tracker.best_epoch, tracker.best_metrics)
-    return FitResult(run.epochs, "completed", metrics, tracker.best_epoch, tracker.best_metrics)
+            return _result(run, epoch, "cancelled", metrics, tracker)
+    return _result(run, run.epochs, "completed", metrics, tracker)

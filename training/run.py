@@ -26,6 +26,7 @@ class TrainingRun:
     interval: Interval
     train: TensorData
     val: TensorData | None
+    test: TensorData | None
     batch_size: int | None
     shuffle: bool
     drop_last: bool
@@ -69,6 +70,7 @@ def build_run(spec: TrainingSpec, device: torch.device) -> TrainingRun:
         interval=spec.scheduler.interval if spec.scheduler else "epoch",
         train=data.to(device),
         val=None,
+        test=None,
         batch_size=spec.training.batch_size,
         shuffle=spec.training.shuffle,
         drop_last=spec.training.drop_last,

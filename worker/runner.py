@@ -46,7 +46,7 @@ def _outcome(result: FitResult) -> Outcome:
         status=status,
         stop_reason=result.stop_reason,
         epoch=result.epochs_completed,
-        final_metrics=result.last_metrics,
+        final_metrics=result.last_metrics | result.test_metrics,
         best_epoch=result.best_epoch or None,
         best_metrics=result.best_metrics or None,
     )

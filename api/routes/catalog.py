@@ -6,7 +6,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from api.errors import error_responses
-from api.schemas import SchedulePreviewCreate
+from api.schemas.catalog import SchedulePreviewCreate
 from core.errors import NotAuthenticated, RequestRejected
 from training.catalog import EntryInfo, catalog
 from training.preview import LrPreview, preview_lr

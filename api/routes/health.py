@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import SessionDep
-from api.schemas import Health
+from api.schemas.health import Health
 from worker.celery_app import celery_app
 
 router = APIRouter(tags=["health"])

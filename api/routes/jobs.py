@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import error_responses
-from api.schemas import JobCreate, JobCreated, JobPage, JobRead, JobValidation
+from api.schemas.jobs import JobCreate, JobCreated, JobPage, JobRead, JobValidation
 from api.spec_checks import check_spec, validate
 from core import jobs
 from core.errors import (

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import error_responses
-from api.schemas import EpochMetrics, EventRead, MetricsRead
+from api.schemas.metrics import EpochMetrics, EventRead, MetricsRead
 from core import jobs, metrics
 from core.errors import JobNotFound, NotAuthenticated
 from models import JobEvent

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import AdminUser, SessionDep
 from api.errors import error_responses
-from api.schemas import UserCreate, UserCreated
+from api.schemas.users import UserCreate, UserCreated
 from core import users
 from core.errors import NotAuthenticated, NotAuthorized, UserAlreadyExists
 

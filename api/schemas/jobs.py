@@ -1,4 +1,4 @@
-"""HTTP request and response models."""
+"""HTTP models of jobs: submission, validation, reads and pages."""
 
 import uuid
 from datetime import datetime
@@ -8,9 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models import JobStatus
 from training.dry_run import DryRun
-from training.spec import MAX_EPOCHS, TrainingSpec
-from training.spec.optimizers import OptimizerSpec
-from training.spec.schedulers import SchedulerSpec
+from training.spec import TrainingSpec
 
 
 class JobCreate(BaseModel):
@@ -68,52 +66,3 @@ class JobValidation(BaseModel):
 class JobPage(BaseModel):
     items: list[JobRead]
     next_cursor: str | None
-
-
-class EpochMetrics(BaseModel):
-    """One epoch: fixed fields plus every other recorded metric by key."""
-
-    model_config = ConfigDict(extra="allow")
-
-    epoch: int
-    lr: list[float | None] = Field(description="lr of each parameter group after the epoch")
-
-
-class MetricsRead(BaseModel):
-    items: list[EpochMetrics]
-    next_since_epoch: int = Field(description="pass as since_epoch to get only newer epochs")
-
-
-class EventRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: datetime
-    kind: str = Field(description="queued, started, lr_reduced_on_plateau, early_stopped, ...")
-    epoch: int | None
-    data: dict[str, Any]
-
-
-class SchedulePreviewCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    optimizer: OptimizerSpec
-    scheduler: SchedulerSpec
-    epochs: int = Field(ge=1, le=MAX_EPOCHS)
-    steps_per_epoch: int = Field(default=1, ge=1, description="batches per epoch")
-
-
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-
-
-class UserCreated(BaseModel):
-    name: str
-    token: str = Field(description="shown only once; store it now")
-
-
-class Health(BaseModel):
-    status: str
-    checks: dict[str, str] = Field(default_factory=dict)
