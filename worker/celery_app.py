@@ -15,6 +15,9 @@ def create_celery() -> Celery:
     app.conf.update(
         # The database is the record of every job; results would only duplicate it.
         task_ignore_result=True,
+        # messages carry a job id only; never unpickle anything that comes off the broker
+        task_serializer="json",
+        accept_content=["json"],
         # Acknowledge on receipt: a training run is never redelivered by the broker (Redis would
         # redeliver an unacknowledged hour-long task after its visibility timeout). The atomic
         # claim in the database makes a duplicate message harmless either way.
