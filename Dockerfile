@@ -26,7 +26,9 @@ COPY models ./models
 COPY training ./training
 COPY worker ./worker
 COPY cli ./cli
+COPY gradq_client ./gradq_client
 COPY migrations ./migrations
+COPY examples ./examples
 
 RUN pip install -e .
 

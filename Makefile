@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: run api worker test lint format services migrate bench clean
+.PHONY: run api worker test lint format services browser migrate bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -33,13 +33,16 @@ migrate: $(STAMP)
 services:
 	bash scripts/ensure_services.sh
 
-test: lint services
+browser:
+	bash scripts/ensure_browser.sh
+
+test: lint services browser
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy api core models training worker cli tests
+	$(VENV)/bin/mypy api core models training worker cli gradq_client tests
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

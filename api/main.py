@@ -4,7 +4,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api.errors import install_error_handlers
-from api.routes import api_router, health
+from api.monitoring import install_monitoring
+from api.routes import api_router, dashboard, health
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -19,6 +20,8 @@ def create_app() -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
+    install_monitoring(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(dashboard.router)
     return app

@@ -1,18 +1,50 @@
-"""gradq: serve, migrate and manage users on this server."""
+"""gradq: the command line for a gradq server (jobs, specs, data sets) and for running one."""
 
 from typing import Annotated
 
 import typer
 
-from core import users
-from core.db import session_scope
-from core.errors import GradqError
+from cli import admin, datasets, doctor, jobs, metrics, specs
+from cli.output import Connection
 from core.migrate import upgrade_to_head
 from core.settings import get_settings
 
-app = typer.Typer(help="gradq: training as a service.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage users and their tokens.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
+app = typer.Typer(
+    help=(
+        "gradq: training as a service. The server is GRADQ_URL (or --url, or url in "
+        "~/.config/gradq/config.toml), the token GRADQ_TOKEN (or --token, or token there). "
+        "Exit status: 0 done or job succeeded, 1 request refused or server unreachable, "
+        "2 bad command line, 3 job failed, 4 job cancelled, 130 detached with Ctrl-C."
+    ),
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option(help="The gradq server, e.g. http://host:8000.")
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="An API token.")] = None,
+) -> None:
+    ctx.obj = Connection(url=url, token=token)
+
+
+app.command()(jobs.submit)
+app.command("list")(jobs.list_jobs)
+app.command()(jobs.status)
+app.command()(jobs.watch)
+app.command()(metrics.metrics)
+app.command()(jobs.cancel)
+app.command()(jobs.weights)
+app.command()(specs.validate)
+app.command()(specs.catalog)
+app.command("preview-lr")(specs.preview_lr)
+app.add_typer(datasets.datasets_app, name="datasets")
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.tokens_app, name="tokens")
+app.command()(doctor.doctor)
 
 
 @app.command()
@@ -27,20 +59,6 @@ def serve() -> None:
 def migrate() -> None:
     """Apply database migrations."""
     upgrade_to_head(get_settings().database_url)
-
-
-@users_app.command("create")
-def create_user(
-    name: str, admin: Annotated[bool, typer.Option(help="Give the user admin rights.")] = False
-) -> None:
-    """Create a user and print their token (shown only this once)."""
-    try:
-        with session_scope() as session:
-            _, token = users.create(session, name=name, is_admin=admin)
-    except GradqError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from exc
-    print(token)
 
 
 if __name__ == "__main__":

@@ -73,8 +73,14 @@ def _wait_until_live(url: str, process: subprocess.Popen[bytes], timeout: float 
             time.sleep(0.2)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(settings: Settings) -> int:
-    """Run the API and a worker until Ctrl-C or until either exits."""
+    """Run the API and a worker until Ctrl-C (or SIGTERM) or until either exits."""
+    # a service manager stops with SIGTERM: stop the children the same way as on Ctrl-C
+    signal.signal(signal.SIGTERM, _interrupt)
     token = prepare(settings)
     env = {**os.environ, "GRADQ_DATA_DIR": str(settings.DATA_DIR.resolve())}
     processes = [

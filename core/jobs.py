@@ -24,10 +24,23 @@ def add_event(
 
 
 def create(
-    session: Session, *, owner_id: uuid.UUID, name: str | None, spec: dict[str, Any], epochs: int
+    session: Session,
+    *,
+    owner_id: uuid.UUID,
+    name: str | None,
+    spec: dict[str, Any],
+    epochs: int,
+    dataset_id: uuid.UUID | None = None,
 ) -> Job:
     """A queued job holding spec as JSON; the caller commits, then enqueues."""
-    job = Job(owner_id=owner_id, name=name, spec=spec, epochs=epochs, status=JobStatus.QUEUED)
+    job = Job(
+        owner_id=owner_id,
+        name=name,
+        spec=spec,
+        epochs=epochs,
+        status=JobStatus.QUEUED,
+        dataset_id=dataset_id,
+    )
     session.add(job)
     session.flush()
     add_event(session, job_id=job.id, kind="queued")

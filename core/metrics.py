@@ -1,16 +1,42 @@
-"""Per-epoch metrics and job events: idempotent writes and epoch-window reads."""
+"""Per-epoch metrics and job events: idempotent writes, key selection, epoch-window reads."""
 
 import math
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Select,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.errors import RequestRejected
 from models import JobEvent, JobMetric
+
+LR = "lr"
+LR_PREFIX = "lr/"
+
+Columns = TypeVarTuple("Columns")
+
+
+class ParameterRejected(RequestRejected):
+    """A parameter whose value cannot be served; detail names it as FastAPI's own 422s do."""
+
+    def __init__(self, parameter: str, message: str, location: str = "query") -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.detail = [
+            {
+                "loc": [location, parameter],
+                "field": parameter,
+                "msg": message,
+                "type": "value_error",
+            }
+        ]
 
 
 @dataclass(frozen=True)
@@ -57,23 +83,86 @@ def write_epochs(session: Session, *, job_id: uuid.UUID, records: Iterable[Epoch
     session.execute(insert(JobMetric).on_conflict_do_nothing(), rows)
 
 
+def last_epoch(session: Session, *, job_id: uuid.UUID) -> int:
+    """The newest stored epoch (0 for none); epochs are stored as a prefix 1..n, whole."""
+    newest = session.scalar(select(func.max(JobMetric.epoch)).where(JobMetric.job_id == job_id))
+    return int(newest or 0)
+
+
+def recorded_keys(session: Session, *, job_id: uuid.UUID) -> list[str]:
+    """The keys the job records: those of its first epoch, which every epoch repeats."""
+    query = select(JobMetric.key).where(JobMetric.job_id == job_id, JobMetric.epoch == 1)
+    return sorted(session.scalars(query))
+
+
+def select_keys(requested: Sequence[str] | None, recorded: Sequence[str]) -> list[str] | None:
+    """The stored keys a request names ("lr" stands for every lr/<group>); None means all.
+
+    Raises ParameterRejected naming `keys` for a key the job does not record (once it records).
+    """
+    if not requested:
+        return None
+    if not recorded:
+        return list(requested)  # nothing recorded yet: no key can be judged, none is read
+    selected: list[str] = []
+    for key in requested:
+        matches = [k for k in recorded if k.startswith(LR_PREFIX)] if key == LR else [key]
+        if key != LR and key not in recorded:
+            known = ", ".join([LR, *recorded])
+            raise ParameterRejected("keys", f"this job records no {key!r}; it records: {known}")
+        selected += [k for k in matches if k not in selected]
+    return selected
+
+
+def series_query(
+    query: Select[*Columns], job_id: uuid.UUID, keys: Sequence[str] | None
+) -> Select[*Columns]:
+    query = query.where(JobMetric.job_id == job_id)
+    return query if keys is None else query.where(JobMetric.key.in_(keys))
+
+
+def _as_items(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    epochs: dict[int, dict[str, Any]] = {}
+    for epoch, key, value in rows:
+        epochs.setdefault(epoch, {"epoch": epoch})[key] = value
+    return [epochs[epoch] for epoch in sorted(epochs)]
+
+
 def read_epochs(
-    session: Session, *, job_id: uuid.UUID, since_epoch: int = 0, limit: int = 10_000
+    session: Session,
+    *,
+    job_id: uuid.UUID,
+    since_epoch: int = 0,
+    limit: int = 10_000,
+    keys: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Epochs after since_epoch (at most limit of them), each as {"epoch", key: value, ...}."""
-    query = (
-        select(JobMetric.epoch, JobMetric.key, JobMetric.value)
-        .where(
-            JobMetric.job_id == job_id,
-            JobMetric.epoch > since_epoch,
-            JobMetric.epoch <= since_epoch + limit,
-        )
-        .order_by(JobMetric.epoch)
+    return read_range(
+        session, job_id=job_id, first=since_epoch + 1, last=since_epoch + limit, keys=keys
     )
-    epochs: dict[int, dict[str, Any]] = {}
-    for epoch, key, value in session.execute(query):
-        epochs.setdefault(epoch, {"epoch": epoch})[key] = value
-    return list(epochs.values())
+
+
+def read_range(
+    session: Session,
+    *,
+    job_id: uuid.UUID,
+    first: int,
+    last: int,
+    keys: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every epoch from first to last, both included."""
+    query = select(JobMetric.epoch, JobMetric.key, JobMetric.value)
+    query = series_query(query, job_id, keys).where(JobMetric.epoch.between(first, last))
+    return _as_items(session.execute(query.order_by(JobMetric.epoch)))
+
+
+def read_at(
+    session: Session, *, job_id: uuid.UUID, epochs: Iterable[int], keys: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    """The given epochs only."""
+    query = select(JobMetric.epoch, JobMetric.key, JobMetric.value)
+    query = series_query(query, job_id, keys).where(JobMetric.epoch.in_(sorted(set(epochs))))
+    return _as_items(session.execute(query))
 
 
 def write_events(session: Session, *, job_id: uuid.UUID, events: Iterable[EventRecord]) -> None:
@@ -83,11 +172,14 @@ def write_events(session: Session, *, job_id: uuid.UUID, events: Iterable[EventR
     )
 
 
-def read_events(session: Session, *, job_id: uuid.UUID, after_id: int = 0) -> list[JobEvent]:
+def read_events(
+    session: Session, *, job_id: uuid.UUID, after_id: int = 0, limit: int | None = None
+) -> list[JobEvent]:
     """The job's events after after_id, oldest first."""
     query = (
         select(JobEvent)
         .where(JobEvent.job_id == job_id, JobEvent.id > after_id)
         .order_by(JobEvent.id)
+        .limit(limit)
     )
     return list(session.scalars(query))

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     PORT: int = Field(default=8000, ge=1, le=65535)
     TRAINING_QUEUE: str = "training"
     METRICS_FLUSH_SECONDS: float = Field(default=1.0, gt=0)
+    MAX_UPLOAD_BYTES: int = Field(default=256 * 2**20, ge=1)
+    EVENTS_POLL_SECONDS: float = Field(default=0.5, gt=0)
+    MAX_PREDICT_ROWS: int = Field(default=1000, ge=1)
 
     @property
     def database_url(self) -> str:

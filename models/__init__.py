@@ -1,6 +1,7 @@
 """Database tables; every table is imported here so Alembic autogenerate sees all of them."""
 
 from models.base import Base
+from models.dataset import Dataset
 from models.job import FINISHED_STATUSES, Job, JobStatus
 from models.job_event import JobEvent
 from models.job_metric import JobMetric
@@ -10,6 +11,7 @@ __all__ = [
     "FINISHED_STATUSES",
     "ApiToken",
     "Base",
+    "Dataset",
     "Job",
     "JobEvent",
     "JobMetric",

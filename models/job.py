@@ -55,3 +55,6 @@ class Job(UUIDPk, CreatedAt, Base):
     final_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     best_epoch: Mapped[int | None] = mapped_column(Integer)
     best_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dataset_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL"), index=True
+    )

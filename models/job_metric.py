@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import Boolean, Double, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Double, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -10,6 +10,8 @@ from models.base import Base
 
 class JobMetric(Base):
     __tablename__ = "job_metrics"
+    # one series (a job's key over epochs) is read without touching the job's other keys
+    __table_args__ = (Index("ix_job_metrics_series", "job_id", "key", "epoch", "value"),)
 
     job_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True

@@ -68,7 +68,7 @@ def dry_run(spec: TrainingSpec) -> DryRun:
     """Build the job's network on the CPU and take one optimizer step on a few samples."""
     started = time.perf_counter()
     small = spec.dataset.model_copy(update={"n_samples": min(dataset_size(spec), DRY_RUN_SAMPLES)})
-    data = build_dataset(small)
+    data = build_dataset(small, limit=DRY_RUN_SAMPLES)
     torch.manual_seed(spec.training.seed)
     network = build_network(spec.model, data.sample_shape)
     optimizer = build_optimizer(spec.optimizer, network)

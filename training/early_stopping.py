@@ -1,6 +1,5 @@
 """Tracks the monitored metric, the best epoch and (optionally) the best weights."""
 
-import copy
 from dataclasses import dataclass, field
 
 import torch
@@ -18,6 +17,7 @@ class BestTracker:
     min_delta: float = 0.0
     patience: int | None = None
     keep_weights: bool = False
+    restore: bool = False
     best_epoch: int = 0
     best_value: float | None = None
     best_metrics: dict[str, float] = field(default_factory=dict)
@@ -31,6 +31,16 @@ class BestTracker:
             return value < self.best_value - self.min_delta
         return value > self.best_value + self.min_delta
 
+    @torch.no_grad()
+    def _keep(self, network: nn.Module) -> None:
+        """Copy the weights into tensors kept from the last copy: no allocation per epoch."""
+        state = network.state_dict()
+        if self.best_state is None or self.best_state.keys() != state.keys():
+            self.best_state = {key: value.detach().clone() for key, value in state.items()}
+            return
+        for kept, value in zip(self.best_state.values(), state.values(), strict=True):
+            kept.copy_(value)
+
     def update(self, epoch: int, metrics: dict[str, float], network: nn.Module) -> bool:
         """Record the epoch; True when training should stop."""
         if self.monitor not in metrics:
@@ -41,21 +51,25 @@ class BestTracker:
             self.best_epoch, self.best_value, self._bad_epochs = epoch, value, 0
             self.best_metrics = dict(metrics)
             if self.keep_weights:
-                self.best_state = copy.deepcopy(network.state_dict())
+                self._keep(network)
             return False
         self._bad_epochs += 1
         return self.patience is not None and self._bad_epochs >= max(self.patience, 1)
 
 
 def tracker_for(spec: EarlyStoppingSpec | None, *, has_val: bool) -> BestTracker:
-    """The early-stopping tracker, or a patience-free one that only records the best epoch."""
+    """The early-stopping tracker, or a patience-free one that only records the best epoch.
+
+    Either keeps a copy of the best epoch's weights, which the run saves beside the final ones.
+    """
     default_monitor = "val_loss" if has_val else "train_loss"
     if spec is None:
-        return BestTracker(monitor=default_monitor, mode="min")
+        return BestTracker(monitor=default_monitor, mode="min", keep_weights=True)
     return BestTracker(
         monitor=spec.monitor or default_monitor,
         mode=spec.mode,
         min_delta=spec.min_delta,
         patience=spec.patience,
-        keep_weights=spec.restore_best_weights,
+        keep_weights=True,
+        restore=spec.restore_best_weights,
     )

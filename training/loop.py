@@ -36,6 +36,7 @@ class FitResult:
     best_epoch: int = 0
     best_metrics: dict[str, float] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
+    best_state: dict[str, torch.Tensor] | None = None
 
 
 def _batches(run: TrainingRun) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -166,8 +167,8 @@ def _run_epoch(
 
 
 def _early_stop(run: TrainingRun, tracker: BestTracker, sink: MetricSink, epoch: int) -> None:
-    restored = tracker.best_state is not None
-    if tracker.best_state is not None:
+    restored = tracker.restore and tracker.best_state is not None
+    if tracker.restore and tracker.best_state is not None:
         run.network.load_state_dict(tracker.best_state)
     data = {
         "monitor": tracker.monitor,
@@ -192,7 +193,8 @@ def _result(
         if run.test is None
         else evaluate(run.network, run.loss_fn, run.test, run.batch_size, prefix="test")
     )
-    return FitResult(epoch, reason, metrics, tracker.best_epoch, tracker.best_metrics, test)
+    best = tracker.best_state
+    return FitResult(epoch, reason, metrics, tracker.best_epoch, tracker.best_metrics, test, best)
 
 
 def fit(

@@ -1,14 +1,16 @@
 """build_run: one TrainingSpec -> every torch object one training run needs."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from training.build.data import TensorData, build_dataset
+from training.build.data import TensorData, build_splits
 from training.build.losses import build_loss
 from training.build.networks import build_network
 from training.build.optimizers import build_optimizer
+from training.build.preprocessing import add_augmentation
 from training.build.schedulers import Scheduler, build_scheduler
 from training.spec import TrainingSpec
 from training.spec.batching import steps_per_epoch
@@ -42,19 +44,23 @@ class TrainingRun:
         return steps_per_epoch(len(self.train), self.batch_size, self.drop_last)
 
 
-def build_run(spec: TrainingSpec, device: torch.device) -> TrainingRun:
+def build_run(
+    spec: TrainingSpec, device: torch.device, data_dir: Path | None = None
+) -> TrainingRun:
     """Assemble a run, in the order the reproducibility protocol fixes.
 
-    The data set comes from its own random_state; then torch.manual_seed(seed), the network (on
-    the CPU, so CPU and CUDA start from the same weights), the loss, optimizer and scheduler. The
-    batch order comes from a separate generator seeded with the same seed.
+    The data set comes from its own random_state (files from data_dir), the split from the split's
+    seed; then torch.manual_seed(seed), the network (on the CPU, so CPU and CUDA start from the
+    same weights), the loss, optimizer and scheduler. The batch order comes from a separate
+    generator seeded with the same seed, augmentation from one seeded with seed + 1.
     """
-    data = build_dataset(spec.dataset)
+    splits = build_splits(spec.dataset, data_dir)
     torch.manual_seed(spec.training.seed)
-    network = build_network(spec.model, data.sample_shape).to(device)
+    network = build_network(spec.model, splits.train.sample_shape).to(device)
+    add_augmentation(network, spec.dataset.augmentation, seed=spec.training.seed, device=device)
     loss_fn = build_loss(spec.loss).to(device)
     optimizer = build_optimizer(spec.optimizer, network)
-    n_steps = steps_per_epoch(len(data), spec.training.batch_size, spec.training.drop_last)
+    n_steps = steps_per_epoch(len(splits.train), spec.training.batch_size, spec.training.drop_last)
     scheduler = (
         build_scheduler(
             spec.scheduler, optimizer, epochs=spec.training.epochs, steps_per_epoch=n_steps
@@ -68,9 +74,9 @@ def build_run(spec: TrainingSpec, device: torch.device) -> TrainingRun:
         optimizer=optimizer,
         scheduler=scheduler,
         interval=spec.scheduler.interval if spec.scheduler else "epoch",
-        train=data.to(device),
-        val=None,
-        test=None,
+        train=splits.train.to(device),
+        val=splits.val.to(device) if splits.val is not None else None,
+        test=splits.test.to(device) if splits.test is not None else None,
         batch_size=spec.training.batch_size,
         shuffle=spec.training.shuffle,
         drop_last=spec.training.drop_last,

@@ -15,6 +15,8 @@ def create_celery() -> Celery:
     app.conf.update(
         # The database is the record of every job; results would only duplicate it.
         task_ignore_result=True,
+        # Flower and `celery events` show tasks only when workers send their events
+        worker_send_task_events=True,
         # messages carry a job id only; never unpickle anything that comes off the broker
         task_serializer="json",
         accept_content=["json"],

@@ -9,7 +9,8 @@ from api.deps import CurrentUser, SessionDep
 from api.errors import error_responses
 from api.schemas.jobs import JobCreate, JobCreated, JobPage, JobRead, JobValidation
 from api.spec_checks import check_spec, validate
-from core import jobs
+from core import datasets, jobs
+from core.datasets import DatasetNotFound
 from core.errors import (
     InvalidCursor,
     JobNotCancellable,
@@ -24,17 +25,22 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], responses=error_responses(NotA
 
 
 @router.post(
-    "", response_model=JobCreated, status_code=201, responses=error_responses(SpecRejected)
+    "",
+    response_model=JobCreated,
+    status_code=201,
+    responses=error_responses(SpecRejected, DatasetNotFound),
 )
 def create_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> JobCreated:
     """Queue a training job."""
-    warnings = check_spec(body.spec)
+    spec = datasets.resolve_spec(session, spec=body.spec, user=user)
+    warnings = check_spec(spec)
     job = jobs.create(
         session,
         owner_id=user.id,
         name=body.name,
-        spec=body.spec.model_dump(mode="json"),
-        epochs=body.spec.training.epochs,
+        spec=spec.model_dump(mode="json"),
+        epochs=spec.training.epochs,
+        dataset_id=datasets.upload_id(spec),
     )
     session.commit()  # commit before enqueue: the worker must find the row
     enqueue_training(job.id)
@@ -42,10 +48,14 @@ def create_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> JobCr
     return JobCreated(**read.model_dump(), warnings=warnings)
 
 
-@router.post("/validate", response_model=JobValidation, responses=error_responses(SpecRejected))
-def validate_job(body: JobCreate, _user: CurrentUser) -> JobValidation:
+@router.post(
+    "/validate",
+    response_model=JobValidation,
+    responses=error_responses(SpecRejected, DatasetNotFound),
+)
+def validate_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> JobValidation:
     """Check a spec and dry-run it on a few samples on the CPU; nothing is stored."""
-    return validate(body.spec)
+    return validate(datasets.resolve_spec(session, spec=body.spec, user=user))
 
 
 @router.get("", response_model=JobPage, responses=error_responses(InvalidCursor))

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from models import JobStatus
+from training.build.data_report import DataReport
 from training.dry_run import DryRun
 from training.spec import TrainingSpec
 
@@ -43,21 +44,12 @@ class JobCreated(JobRead):
     warnings: list[str] = Field(description="things that will train but look wrong")
 
 
-class DatasetInfo(BaseModel):
-    type: str
-    n_samples: int
-    sample_shape: tuple[int, ...]
-    target_shape: tuple[int, ...]
-    target_kind: str
-    num_classes: int | None
-
-
 class JobValidation(BaseModel):
     """What a job would train, without storing or queueing anything."""
 
     valid: bool
     warnings: list[str]
-    dataset: DatasetInfo
+    dataset: DataReport
     steps_per_epoch: int
     dry_run: DryRun
     spec: TrainingSpec

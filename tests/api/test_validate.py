@@ -50,14 +50,20 @@ def test_validate_reports_summary_shapes_memory_and_stores_nothing(
     body = response.json()
     assert _jobs() == before
     assert body["valid"] is True
-    assert body["dataset"] == {
+    dataset = body["dataset"]
+    assert {key: dataset[key] for key in ("type", "n_samples", "sample_shape", "loaded_shape")} == {
         "type": "random",
         "n_samples": 40,
         "sample_shape": [3, 12, 12],
-        "target_shape": [],
-        "target_kind": "class_index",
-        "num_classes": 10,
+        "loaded_shape": [3, 12, 12],
     }
+    assert (dataset["target_kind"], dataset["num_classes"], dataset["target_shape"]) == (
+        "class_index",
+        10,
+        [],
+    )
+    train = dataset["splits"]["train"]
+    assert train["n_samples"] == sum(train["class_counts"].values()) == 40
     assert body["steps_per_epoch"] == 5
     dry = body["dry_run"]
     assert (dry["output_shape"], dry["target_shape"]) == ([10], [])

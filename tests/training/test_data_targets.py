@@ -213,7 +213,13 @@ def test_inconsistent_data_sets_are_refused(data: dict[str, Any], fragment: str)
 def test_random_spec_speaks_the_names_users_write() -> None:
     spec = _spec(_random(num_classes=3, target_shape=[2]))
     assert spec.model_dump(mode="json") == _random(
-        num_classes=3, target_shape=[2], target_kind="class_index", random_state=0
+        num_classes=3,
+        target_shape=[2],
+        target_kind="class_index",
+        random_state=0,
+        split=None,
+        preprocessing=[],
+        augmentation=[],
     )
     with pytest.raises(ValidationError):
         _spec(_random(num_classes_=3))

@@ -3,9 +3,10 @@
 import uuid
 from typing import Any
 
+from safetensors.torch import load as load_tensors
 from sqlalchemy import Engine, func, select
 
-from core import jobs, metrics, users
+from core import artifacts, jobs, metrics, users
 from core.db import session_scope
 from models import Job, JobMetric, JobStatus
 from tests.helpers import moons_spec
@@ -116,3 +117,35 @@ def test_early_stopping_is_an_event_and_a_stop_reason(migrated_database: Engine)
         "early_stopped",
         "succeeded",
     ]
+
+
+def test_a_finished_run_leaves_weights_card_summary_and_points(migrated_database: Engine) -> None:
+    job_id = _queued(migrated_database, moons_spec(epochs=5))
+    run_job(job_id, migrated_database)
+    folder = artifacts.job_dir(job_id)
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "best.safetensors",
+        "final.safetensors",
+        "network.json",
+        "points.safetensors",
+        "summary.json",
+    ]
+    card = artifacts.read_json(job_id, artifacts.NETWORK, "")
+    assert card["weights"]["final"]["epoch"] == 5
+    assert card["weights"]["best"]["epoch"] == _job(migrated_database, job_id).best_epoch
+    points = load_tensors((folder / "points.safetensors").read_bytes())
+    assert (tuple(points["x"].shape), tuple(points["labels"].shape)) == ((200, 2), (200,))
+
+
+def test_a_failed_run_leaves_no_weights(migrated_database: Engine) -> None:
+    spec = {
+        "dataset": {"type": "regression", "n_samples": 20, "n_features": 3, "noise": 1.0},
+        "model": {"layers": [{"type": "Linear", "out_features": 1}]},
+        "loss": {"type": "MSELoss"},
+        "optimizer": {"type": "SGD", "lr": 1e6},
+        "training": {"epochs": 200},
+    }
+    job_id = _queued(migrated_database, spec)
+    run_job(job_id, migrated_database)
+    assert _job(migrated_database, job_id).status == JobStatus.FAILED
+    assert not artifacts.job_dir(job_id).exists()

@@ -1,53 +1,43 @@
 """Data sets from data set specs, as float features and targets in torch tensors."""
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn import datasets as sk_datasets
 
+from training.build import data_files
+from training.build.data_tensors import TensorData, encode_labels, features
+from training.build.preprocessing import fit_preprocessing, preprocess
 from training.registry import Registry
 from training.spec.data import (
     BlobsSpec,
+    BreastCancerSpec,
     CirclesSpec,
     ClassificationSpec,
     DatasetBase,
+    DiabetesSpec,
+    DigitsSpec,
+    FashionMnistSpec,
+    IrisSpec,
     LabelledSetBase,
+    LinearSpec,
+    LinnerudSpec,
+    MnistSpec,
     MoonsSpec,
     RandomSpec,
     RegressionSpec,
+    UploadSpec,
+    WineSpec,
 )
 from training.spec.targets import INTEGER_KINDS, TargetKind
+from training.splits import Splits, split_data
+
+__all__ = ["DATASETS", "TensorData", "build_dataset", "build_splits", "load_dataset"]
 
 # the mean of the counts random count targets are drawn with
 RANDOM_COUNT_RATE = 3.0
-
-
-@dataclass(frozen=True)
-class TensorData:
-    """Features x (N, ...) and targets y (N, ...), with the kind of target y holds."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    target_kind: TargetKind
-    num_classes: int | None = None
-
-    @property
-    def sample_shape(self) -> tuple[int, ...]:
-        return tuple(self.x.shape[1:])
-
-    def __len__(self) -> int:
-        return int(self.x.shape[0])
-
-    def to(self, device: torch.device) -> "TensorData":
-        """The same data on device, moved once so batches are cut by indexing there."""
-        return dataclasses.replace(self, x=self.x.to(device), y=self.y.to(device))
-
-
-def _features(x: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
 def _moons(spec: DatasetBase) -> TensorData:
@@ -59,7 +49,7 @@ def _moons(spec: DatasetBase) -> TensorData:
         random_state=spec.random_state,
     )
     targets = torch.as_tensor(y, dtype=torch.int64)
-    return TensorData(_features(x), targets, spec.target_kind, spec.num_classes())
+    return TensorData(features(x), targets, spec.target_kind, spec.num_classes())
 
 
 def _regression(spec: DatasetBase) -> TensorData:
@@ -74,22 +64,14 @@ def _regression(spec: DatasetBase) -> TensorData:
         shuffle=spec.shuffle,
         random_state=spec.random_state,
     )
-    targets = _features(y).reshape(spec.n_samples, spec.n_targets)
-    return TensorData(_features(x), targets, spec.target_kind)
+    targets = features(y).reshape(spec.n_samples, spec.n_targets)
+    return TensorData(features(x), targets, spec.target_kind)
 
 
 def _labelled(spec: LabelledSetBase, x: np.ndarray, labels: np.ndarray) -> TensorData:
     """sklearn's class labels in the encoding spec.target_kind names."""
-    kind, n_classes = spec.target_kind, spec.num_classes()
-    if kind == TargetKind.CLASS_INDEX:
-        targets = torch.as_tensor(labels, dtype=torch.int64)
-    elif kind == TargetKind.PROBABILITIES:
-        targets = torch.as_tensor(np.eye(n_classes, dtype=np.float32)[labels])
-    elif kind == TargetKind.BINARY:
-        targets = _features(labels).reshape(-1, 1)
-    else:
-        targets = _features(2 * labels - 1).reshape(-1, 1)
-    return TensorData(_features(x), targets, kind, n_classes)
+    targets = encode_labels(labels, spec.target_kind, spec.num_classes())
+    return TensorData(features(x), targets, spec.target_kind, spec.num_classes())
 
 
 def _circles(spec: DatasetBase) -> TensorData:
@@ -188,18 +170,76 @@ def _random(spec: DatasetBase) -> TensorData:
     return TensorData(torch.as_tensor(x), y, spec.target_kind, spec.num_classes())
 
 
-DATASETS: Registry[DatasetBase, Callable[[DatasetBase], TensorData]] = Registry(
+def _linear(spec: DatasetBase) -> TensorData:
+    """d2l's synthetic_data: X ~ N(0, 1), y = X @ (w * ones(d)) + b + noise * N(0, 1)."""
+    assert isinstance(spec, LinearSpec)
+    rng = np.random.default_rng(spec.random_state)
+    x = rng.standard_normal((spec.n, spec.d))
+    y = x @ np.full(spec.d, spec.w) + spec.b + spec.noise * rng.standard_normal(spec.n)
+    return TensorData(features(x), features(y).reshape(-1, 1), spec.kind())
+
+
+Builder = Callable[[DatasetBase, Path | None], TensorData]
+
+
+def _generated(make: Callable[[DatasetBase], TensorData]) -> Builder:
+    """A builder for a set generated from its spec alone, needing no files."""
+    return lambda spec, _data_dir: make(spec)
+
+
+DATASETS: Registry[DatasetBase, Builder] = Registry(
     "dataset",
     {
-        MoonsSpec: _moons,
-        RegressionSpec: _regression,
-        CirclesSpec: _circles,
-        BlobsSpec: _blobs,
-        ClassificationSpec: _classification,
-        RandomSpec: _random,
+        MoonsSpec: _generated(_moons),
+        RegressionSpec: _generated(_regression),
+        CirclesSpec: _generated(_circles),
+        BlobsSpec: _generated(_blobs),
+        ClassificationSpec: _generated(_classification),
+        RandomSpec: _generated(_random),
+        LinearSpec: _generated(_linear),
+        IrisSpec: data_files.bundled_classes,
+        WineSpec: data_files.bundled_classes,
+        BreastCancerSpec: data_files.bundled_classes,
+        DigitsSpec: data_files.bundled_classes,
+        DiabetesSpec: data_files.diabetes,
+        LinnerudSpec: data_files.linnerud,
+        MnistSpec: data_files.idx_set,
+        FashionMnistSpec: data_files.idx_set,
+        UploadSpec: data_files.upload,
     },
 )
 
 
-def build_dataset(spec: DatasetBase) -> TensorData:
-    return DATASETS.builder(spec)(spec)
+def load_dataset(spec: DatasetBase, data_dir: Path | None = None) -> TensorData:
+    """All the set's samples as loaded: not split, not preprocessed.
+
+    Args:
+        spec: the data set spec.
+        data_dir: the server's data directory, for sets read from files; None uses the one the
+            spec was bound to.
+    """
+    return DATASETS.builder(spec)(spec, data_dir)
+
+
+def build_splits(spec: DatasetBase, data_dir: Path | None = None) -> Splits:
+    """The set split as spec.split says, preprocessing fitted on the training split."""
+    return preprocess(split_data(load_dataset(spec, data_dir), spec.split), spec.preprocessing)
+
+
+def build_dataset(
+    spec: DatasetBase, data_dir: Path | None = None, *, limit: int | None = None
+) -> TensorData:
+    """The samples the network trains on: the training split, preprocessed.
+
+    With limit, the set's first `limit` samples instead, unsplit and preprocessed as if they
+    were the training split: the few samples of a dry run.
+    """
+    if limit is None:
+        return build_splits(spec, data_dir).train
+    data = load_dataset(spec, data_dir).take(slice(0, limit))
+    return data if not spec.preprocessing else _prepared(data, spec)
+
+
+def _prepared(data: TensorData, spec: DatasetBase) -> TensorData:
+    apply = fit_preprocessing(spec.preprocessing, data.x)
+    return TensorData(apply(data.x), data.y, data.target_kind, data.num_classes)

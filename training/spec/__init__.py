@@ -44,7 +44,9 @@ class TrainingSpec(SpecModel):
     @model_validator(mode="after")
     def _loss_fits_dataset(self) -> Self:
         problem = loss_target_problem(self.loss, self.dataset.target_kind, self.dataset.type)
-        problem = problem or loss_dataset_problem(self.loss, self.dataset)
+        # a file-backed set learns its classes on the server; it is validated again then
+        if self.dataset.resolved():
+            problem = problem or loss_dataset_problem(self.loss, self.dataset)
         if problem:
             raise field_error(("loss",), problem, self.loss.type)
         return self
@@ -62,13 +64,17 @@ class TrainingSpec(SpecModel):
         return self
 
     def n_train_samples(self) -> int:
-        """Samples the network trains on in one epoch."""
-        return int(getattr(self.dataset, "n_samples", 0))
+        """Samples the network trains on in one epoch: the training split (0 while unknown)."""
+        sizes = self.dataset.split_sizes()
+        return max(sizes[0], 0) if sizes else 0
 
     def recorded_metrics(self) -> set[str]:
         """The per-epoch metric keys early stopping and plateau schedules can monitor."""
         names = {"loss", *TARGET_METRICS[self.dataset.target_kind]}
         recorded = {f"train_{name}" for name in names}
+        split = self.dataset.split
+        if split is not None and split.val:
+            recorded |= {f"val_{name}" for name in names}
         if self.regularization.l1 or self.regularization.l2:
             recorded.add("train_penalty")
         return recorded

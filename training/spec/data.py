@@ -1,12 +1,16 @@
 """Data set specs: what a job trains on, which target kind it provides, and the tensors' shapes."""
 
 import math
+import uuid
 from abc import abstractmethod
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
-from training.spec.base import SpecModel
+from training.datasets.info import UploadInfo
+from training.spec.base import Loc, SpecModel, errors_at
+from training.spec.preprocessing import AugmentationStep, PreprocessingStep, SplitSpec, step_shape
 from training.spec.targets import TargetKind
 
 MAX_GENERATED_SAMPLES = 10_000_000
@@ -17,14 +21,27 @@ MAX_CLASSES = 100_000
 Shape = tuple[int, ...]
 Dim = Annotated[int, Field(ge=1, le=1_000_000)]
 RandomState = Annotated[int, Field(ge=0, lt=2**32)]
+# targets a split can stratify on: one class label per sample
+STRATIFIABLE = frozenset(
+    {TargetKind.CLASS_INDEX, TargetKind.PROBABILITIES, TargetKind.BINARY, TargetKind.SIGN}
+)
 
 
 class DatasetBase(SpecModel):
-    """Every data set spec; the metadata methods are cheap and generate nothing."""
+    """Every data set spec; the metadata methods are cheap and generate nothing.
+
+    split holds validation and test samples out; preprocessing runs on every split, fitted on
+    the training split; augmentation runs on training batches only.
+    """
+
+    split: SplitSpec | None = None
+    preprocessing: list[PreprocessingStep] = Field(default_factory=list, max_length=64)
+    augmentation: list[AugmentationStep] = Field(default_factory=list, max_length=64)
+    _data_dir: Path | None = PrivateAttr(default=None)
 
     @abstractmethod
-    def sample_shape(self) -> Shape:
-        """One sample's feature shape."""
+    def loaded_shape(self) -> Shape:
+        """One sample's feature shape as loaded, before preprocessing."""
 
     @abstractmethod
     def target_shape(self) -> Shape:
@@ -33,6 +50,81 @@ class DatasetBase(SpecModel):
     @abstractmethod
     def num_classes(self) -> int | None:
         """The number of classes or labels the targets encode; None for real-valued targets."""
+
+    def kind(self) -> TargetKind:
+        """target_kind, which a subclass declares as a field or a class variable."""
+        kind: TargetKind = self.target_kind  # type: ignore[attr-defined]
+        return kind
+
+    def sample_shape(self) -> Shape:
+        """One sample's feature shape as the network sees it, after preprocessing."""
+        shape = self.loaded_shape()
+        for step in [*self.preprocessing, *self.augmentation]:
+            shape = step_shape(step, shape)
+        return shape
+
+    def size(self) -> int | None:
+        """The number of samples; None while a file-backed set is not resolved."""
+        return int(getattr(self, "n_samples", 0))
+
+    def resolved(self) -> bool:
+        """Whether the metadata is known; file-backed sets learn it from the server's files."""
+        return True
+
+    def split_sizes(self) -> tuple[int, int, int] | None:
+        """(train, val, test) sample counts, or None while the size is unknown."""
+        n = self.size()
+        if n is None:
+            return None
+        return self.split.sizes(n) if self.split else (n, 0, 0)
+
+    @property
+    def data_dir(self) -> Path | None:
+        """The server's data directory, for builders that are given none."""
+        return self._data_dir
+
+    def bind(self, data_dir: Path) -> None:
+        """Remember where the server keeps data files (the validate endpoint's dry run)."""
+        self._data_dir = data_dir
+
+    def _step_problems(self) -> list[tuple[Loc, str, Any]]:
+        shape = self.loaded_shape()
+        steps: list[tuple[str, list[Any]]] = [
+            ("preprocessing", self.preprocessing),
+            ("augmentation", self.augmentation),
+        ]
+        for field, entries in steps:
+            for index, step in enumerate(entries):
+                try:
+                    shape = step_shape(step, shape)
+                except ValueError as exc:
+                    return [((field, index), str(exc), step.type)]
+        return []
+
+    def _split_problems(self) -> list[tuple[Loc, str, Any]]:
+        sizes = self.split_sizes()
+        if self.split is None or sizes is None:
+            return []
+        if sizes[0] < 1:
+            message = f"val and test take {sizes[1] + sizes[2]} of {sum(sizes)} samples"
+            return [(("split",), f"{message}; training needs at least one", None)]
+        kind = self.kind()
+        if self.split.stratify and (
+            kind not in STRATIFIABLE or (kind == TargetKind.CLASS_INDEX and self.target_shape())
+        ):
+            targets = f"{kind.value} targets of shape {self.target_shape()}"
+            message = f"stratify needs one class label per sample; this set has {targets}"
+            return [(("split", "stratify"), message, True)]
+        return []
+
+    @model_validator(mode="after")
+    def _steps_and_split_fit(self) -> Self:
+        if not self.resolved():
+            return self
+        problems = self._step_problems() + self._split_problems()
+        if problems:
+            raise errors_at("dataset_mismatch", problems)
+        return self
 
 
 def _check_size(n_samples: int, sample_shape: Shape, target_shape: Shape) -> None:
@@ -53,7 +145,7 @@ class MoonsSpec(DatasetBase):
     noise: float | None = Field(default=None, ge=0.0)
     random_state: int = 0
 
-    def sample_shape(self) -> Shape:
+    def loaded_shape(self) -> Shape:
         return (2,)
 
     def target_shape(self) -> Shape:
@@ -77,7 +169,7 @@ class RegressionSpec(DatasetBase):
     shuffle: bool = True
     random_state: int = 0
 
-    def sample_shape(self) -> Shape:
+    def loaded_shape(self) -> Shape:
         return (self.n_features,)
 
     def target_shape(self) -> Shape:
@@ -132,7 +224,7 @@ class CirclesSpec(LabelledSetBase):
     random_state: RandomState = 0
     factor: float = Field(default=0.8, ge=0.0, lt=1.0)
 
-    def sample_shape(self) -> Shape:
+    def loaded_shape(self) -> Shape:
         return (2,)
 
     def num_classes(self) -> int:
@@ -155,7 +247,7 @@ class BlobsSpec(LabelledSetBase):
     shuffle: bool = True
     random_state: RandomState = 0
 
-    def sample_shape(self) -> Shape:
+    def loaded_shape(self) -> Shape:
         if isinstance(self.centers, list):
             return (len(self.centers[0]),)
         return (self.n_features,)
@@ -174,7 +266,7 @@ class BlobsSpec(LabelledSetBase):
             raise ValueError(f"cluster_std needs one value per centre ({self.num_classes()})")
         if self.center_box[0] >= self.center_box[1]:
             raise ValueError("center_box must be (low, high) with low < high")
-        _check_size(self.n_samples, self.sample_shape(), self.target_shape())
+        _check_size(self.n_samples, self.loaded_shape(), self.target_shape())
         return self
 
 
@@ -198,7 +290,7 @@ class ClassificationSpec(LabelledSetBase):
     shuffle: bool = True
     random_state: RandomState = 0
 
-    def sample_shape(self) -> Shape:
+    def loaded_shape(self) -> Shape:
         return (self.n_features,)
 
     def num_classes(self) -> int:
@@ -221,7 +313,7 @@ class ClassificationSpec(LabelledSetBase):
             value = getattr(self, name)
             if isinstance(value, list) and len(value) != self.n_features:
                 raise ValueError(f"{name} needs one value per feature ({self.n_features})")
-        _check_size(self.n_samples, self.sample_shape(), self.target_shape())
+        _check_size(self.n_samples, self.loaded_shape(), self.target_shape())
         return self
 
 
@@ -269,7 +361,7 @@ class RandomSpec(DatasetBase):
             return {**data, "target_kind": TargetKind.CLASS_INDEX}
         return data
 
-    def sample_shape(self) -> Shape:
+    def loaded_shape(self) -> Shape:
         return self.input_shape
 
     def target_shape(self) -> Shape:
@@ -298,11 +390,295 @@ class RandomSpec(DatasetBase):
             raise ValueError(f"{kind.value} targets need a target_shape with at least one size")
         if given is not None and kind != TargetKind.CLASS_INDEX and given != self.target_shape():
             raise ValueError(f"{kind.value} targets have shape {self.target_shape()}")
-        _check_size(self.n_samples, self.sample_shape(), self.target_shape())
+        _check_size(self.n_samples, self.loaded_shape(), self.target_shape())
         return self
 
 
+class LinearSpec(DatasetBase):
+    """y = X w + b + noise, the weight-decay article's set: X ~ N(0, 1), every weight equal to w.
+
+    As d2l's synthetic_data: X of n samples and d features, then y = X @ (w * ones(d)) + b +
+    noise * N(0, 1), both drawn from numpy's Generator(random_state).
+    """
+
+    target_kind: ClassVar[TargetKind] = TargetKind.REGRESSION
+    type: Literal["linear"] = "linear"
+    n: int = Field(default=100, ge=1, le=MAX_GENERATED_SAMPLES)
+    d: int = Field(default=200, ge=1, le=100_000)
+    w: float = 0.01
+    b: float = 0.05
+    noise: float = Field(default=0.01, ge=0.0)
+    random_state: RandomState = 0
+
+    @property
+    def n_samples(self) -> int:
+        return self.n
+
+    def loaded_shape(self) -> Shape:
+        return (self.d,)
+
+    def target_shape(self) -> Shape:
+        return (1,)
+
+    def num_classes(self) -> None:
+        return None
+
+    @model_validator(mode="after")
+    def _not_too_large(self) -> Self:
+        _check_size(self.n, (self.d,), (1,))
+        return self
+
+
+class BundledClassesBase(LabelledSetBase):
+    """A classification set scikit-learn ships; loads offline, features as float32."""
+
+    rows: ClassVar[int]
+    features: ClassVar[int]
+    classes: ClassVar[int]
+
+    @property
+    def n_samples(self) -> int:
+        return self.rows
+
+    def loaded_shape(self) -> Shape:
+        return (self.features,)
+
+    def num_classes(self) -> int:
+        return self.classes
+
+
+class IrisSpec(BundledClassesBase):
+    """scikit-learn's iris: 150 flowers, 4 measurements, 3 species."""
+
+    rows, features, classes = 150, 4, 3
+    type: Literal["iris"] = "iris"
+
+
+class WineSpec(BundledClassesBase):
+    """scikit-learn's wine: 178 wines, 13 chemical measurements, 3 cultivars."""
+
+    rows, features, classes = 178, 13, 3
+    type: Literal["wine"] = "wine"
+
+
+class BreastCancerSpec(BundledClassesBase):
+    """scikit-learn's breast_cancer: 569 tumours, 30 features, malignant (0) or benign (1)."""
+
+    rows, features, classes = 569, 30, 2
+    type: Literal["breast_cancer"] = "breast_cancer"
+
+
+class DigitsSpec(BundledClassesBase):
+    """scikit-learn's digits: 1797 8x8 images of the digits 0-9, pixel values 0-16.
+
+    flatten gives 64 features, as scikit-learn does; false gives 1x8x8 images for conv nets.
+    """
+
+    rows, features, classes = 1797, 64, 10
+    type: Literal["digits"] = "digits"
+    flatten: bool = True
+
+    def loaded_shape(self) -> Shape:
+        return (64,) if self.flatten else (1, 8, 8)
+
+
+class DiabetesSpec(DatasetBase):
+    """scikit-learn's diabetes: 442 patients, 10 features, disease progression after a year."""
+
+    target_kind: ClassVar[TargetKind] = TargetKind.REGRESSION
+    type: Literal["diabetes"] = "diabetes"
+    scaled: bool = True
+
+    @property
+    def n_samples(self) -> int:
+        return 442
+
+    def loaded_shape(self) -> Shape:
+        return (10,)
+
+    def target_shape(self) -> Shape:
+        return (1,)
+
+    def num_classes(self) -> None:
+        return None
+
+
+class LinnerudSpec(DatasetBase):
+    """scikit-learn's linnerud: 20 men, 3 exercises, 3 physiological measurements as targets."""
+
+    target_kind: ClassVar[TargetKind] = TargetKind.REGRESSION
+    type: Literal["linnerud"] = "linnerud"
+
+    @property
+    def n_samples(self) -> int:
+        return 20
+
+    def loaded_shape(self) -> Shape:
+        return (3,)
+
+    def target_shape(self) -> Shape:
+        return (3,)
+
+    def num_classes(self) -> None:
+        return None
+
+
+SERVER_FILLED = "filled in by the server before the job is stored; a value sent here is replaced"
+
+
+class IdxInfo(SpecModel):
+    """What the server found in a set's IDX files."""
+
+    n_samples: int = Field(ge=1)
+
+
+class IdxSetBase(LabelledSetBase):
+    """28x28 grey images and 10 classes from IDX files in the server's data directory.
+
+    The files (gzipped or not) go into <GRADQ_DATA_DIR>/datasets/mnist/ or .../fashion_mnist/
+    under their standard names; pixels are scaled to [0, 1] as torchvision's ToTensor does.
+    """
+
+    directory: ClassVar[str]
+    train: bool = Field(default=True, description="the training files; false: the t10k files")
+    flatten: bool = Field(default=False, description="784 features instead of 1x28x28 images")
+    max_samples: int | None = Field(default=None, ge=1, description="only the first ones")
+    info: IdxInfo | None = Field(default=None, description=SERVER_FILLED)
+
+    @property
+    def n_samples(self) -> int:
+        return self.size() or 0
+
+    def size(self) -> int | None:
+        if self.info is None:
+            return None
+        return min(self.info.n_samples, self.max_samples or self.info.n_samples)
+
+    def resolved(self) -> bool:
+        return self.info is not None
+
+    def loaded_shape(self) -> Shape:
+        return (784,) if self.flatten else (1, 28, 28)
+
+    def num_classes(self) -> int:
+        return 10
+
+
+class MnistSpec(IdxSetBase):
+    """MNIST: handwritten digits, 60,000 training and 10,000 test images."""
+
+    directory = "mnist"
+    type: Literal["mnist"] = "mnist"
+
+
+class FashionMnistSpec(IdxSetBase):
+    """Fashion-MNIST: Zalando's clothing images, 60,000 training and 10,000 test images."""
+
+    directory = "fashion_mnist"
+    type: Literal["fashion_mnist"] = "fashion_mnist"
+
+
+def _labels(info: UploadInfo) -> bool:
+    if info.label_type == "text":
+        return True
+    return info.label_type == "integer" and (info.label_min or 0) >= 0
+
+
+def upload_target_kinds(info: UploadInfo) -> list[TargetKind]:
+    """The target kinds an upload's labels can be encoded as."""
+    kinds: list[TargetKind] = []
+    classes = info.num_labels or 0
+    if _labels(info) and 1 <= classes <= MAX_CLASSES:
+        kinds.append(TargetKind.CLASS_INDEX)
+        if info.label_shape == ():
+            kinds.append(TargetKind.PROBABILITIES)
+            if classes == 2:
+                kinds += [TargetKind.BINARY, TargetKind.SIGN]
+    binary_values = (
+        info.label_min is not None and info.label_min >= 0 and (info.label_max or 0) <= 1
+    )
+    if info.label_type == "integer" and len(info.label_shape) == 1 and binary_values:
+        kinds.append(TargetKind.MULTI_LABEL)
+    if info.label_type != "text":
+        kinds.append(TargetKind.REGRESSION)
+        if info.label_type == "integer" and (info.label_min or 0) >= 0:
+            kinds.append(TargetKind.COUNT)
+    return kinds
+
+
+class UploadSpec(DatasetBase):
+    """A data set uploaded with POST /api/v1/datasets, named by its id.
+
+    target_kind says how its labels are encoded: class_index, probabilities (one-hot), binary or
+    sign for class labels; multi_label for 0/1 label columns; regression or count for numbers.
+    """
+
+    type: Literal["upload"] = "upload"
+    id: uuid.UUID
+    target_kind: TargetKind = TargetKind.CLASS_INDEX
+    info: UploadInfo | None = Field(default=None, description=SERVER_FILLED)
+
+    @property
+    def n_samples(self) -> int:
+        return self.info.n_samples if self.info else 0
+
+    def size(self) -> int | None:
+        return self.info.n_samples if self.info else None
+
+    def resolved(self) -> bool:
+        return self.info is not None
+
+    def loaded_shape(self) -> Shape:
+        if self.info is None:
+            raise LookupError(f"upload {self.id} is not resolved")
+        return self.info.sample_shape
+
+    def target_shape(self) -> Shape:
+        kind, info = self.target_kind, self.info
+        if kind == TargetKind.CLASS_INDEX:
+            return info.label_shape if info else ()
+        if kind in {TargetKind.PROBABILITIES, TargetKind.MULTI_LABEL}:
+            return (self.num_classes() or 1,)
+        if info is None or info.label_shape == () or kind in TWO_CLASS_KINDS:
+            return (1,)
+        return info.label_shape
+
+    def num_classes(self) -> int | None:
+        if self.info is None:
+            return None
+        if self.target_kind == TargetKind.MULTI_LABEL:
+            return self.info.label_shape[0]
+        if self.target_kind in CLASS_KINDS or self.target_kind in TWO_CLASS_KINDS:
+            return self.info.num_labels
+        return None
+
+    @model_validator(mode="after")
+    def _labels_encodable(self) -> Self:
+        if self.info is None or self.target_kind in upload_target_kinds(self.info):
+            return self
+        kinds = ", ".join(kind.value for kind in upload_target_kinds(self.info)) or "none"
+        labels = f"{self.info.label_type} labels of shape {self.info.label_shape}"
+        message = f"upload {self.id} holds {labels}; the target kinds it can give: {kinds}"
+        raise errors_at("dataset_mismatch", [(("target_kind",), message, self.target_kind)])
+
+
 DatasetSpec = Annotated[
-    MoonsSpec | RegressionSpec | CirclesSpec | BlobsSpec | ClassificationSpec | RandomSpec,
+    MoonsSpec
+    | RegressionSpec
+    | CirclesSpec
+    | BlobsSpec
+    | ClassificationSpec
+    | RandomSpec
+    | LinearSpec
+    | IrisSpec
+    | WineSpec
+    | BreastCancerSpec
+    | DigitsSpec
+    | DiabetesSpec
+    | LinnerudSpec
+    | MnistSpec
+    | FashionMnistSpec
+    | UploadSpec,
     Field(discriminator="type"),
 ]
+FILE_BACKED = (IdxSetBase, UploadSpec)

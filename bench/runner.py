@@ -1,0 +1,185 @@
+"""`python -m bench`: run the benchmarks, print one table, write bench/results.json."""
+
+import argparse
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from bench.at_size import metrics_at_size
+from bench.databases import postgres_reachable, scratch_databases
+from bench.e2e import end_to_end
+from bench.load import api_under_load
+from bench.overhead import FitFunction, load_fit, measure, summarise, variants
+from bench.profile import profile_run
+from bench.report import OVERHEAD_GOAL, load_average, machine, table
+from bench.workloads import WORKLOADS
+from tests.databases import REDIS_URL
+from tests.integration.stack import new_user, running_stack
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+SECTIONS = ("overhead", "stacks", "size")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of everything to run; the defaults fit in a few minutes on 2 cores."""
+
+    scale: float = 1.0
+    repetitions: dict[str, int] = field(
+        default_factory=lambda: {"moons": 7, "mlp": 3, "cnn": 3, "weight_decay": 9}
+    )
+    workloads: tuple[str, ...] = tuple(WORKLOADS)
+    jobs: int = 50
+    poll_rate: float = 200
+    submit_rate: float = 5
+    load_seconds: float = 10
+    load_threads: int = 8
+    burst_seconds: float = 5
+    epochs_at_size: int = 100_000
+    size_repetitions: int = 5
+    postgres: bool = True
+    profile: bool = True
+    sections: tuple[str, ...] = SECTIONS
+
+
+QUICK = Plan(
+    scale=0.01,
+    repetitions=dict.fromkeys(WORKLOADS, 1),
+    workloads=("moons", "weight_decay"),
+    jobs=2,
+    poll_rate=20,
+    submit_rate=2,
+    load_seconds=1.5,
+    load_threads=2,
+    burst_seconds=1,
+    epochs_at_size=500,
+    size_repetitions=2,
+    profile=False,
+)
+
+
+def redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def run_overhead(
+    plan: Plan, directory: Path, candidate: FitFunction | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each workload's variants interleaved; a profile of each that misses the ratio goal."""
+    results: dict[str, Any] = {}
+    profiles: dict[str, Any] = {}
+    with scratch_databases(directory, postgres=plan.postgres) as engines:
+        chosen = variants(engines, candidate)
+        for name in plan.workloads:
+            workload = WORKLOADS[name].sized(plan.scale)
+            timings = measure(workload, chosen, plan.repetitions.get(name, 3))
+            results[name] = summarise(workload, timings)
+            if plan.profile and results[name]["ratio"] > OVERHEAD_GOAL:
+                profiles[name] = profile_run(workload, engines["sqlite"])
+    return results, profiles
+
+
+def run_stacks(plan: Plan, directory: Path) -> dict[str, Any]:
+    """End to end and API under load on each backend's `gradq serve`."""
+    backends = ["embedded"]
+    if plan.postgres and postgres_reachable() and redis_reachable():
+        backends.append("postgres+redis")
+    results: dict[str, Any] = {}
+    for backend in backends:
+        data_dir = directory / backend.replace("+", "-")
+        data_dir.mkdir()
+        with running_stack(backend, data_dir) as stack:
+            token = new_user(stack, "bench")
+            with stack.client(token) as client:
+                e2e = end_to_end(client, plan.jobs)
+            load = api_under_load(
+                stack,
+                token,
+                poll_rate=plan.poll_rate,
+                submit_rate=plan.submit_rate,
+                seconds=plan.load_seconds,
+                threads=plan.load_threads,
+                burst_seconds=plan.burst_seconds,
+            )
+        results[backend] = {"end_to_end": e2e, "api_under_load": load}
+    return results
+
+
+def run_size(plan: Plan, directory: Path) -> dict[str, Any]:
+    with scratch_databases(directory, postgres=plan.postgres) as engines:
+        return {
+            name: metrics_at_size(engine, plan.epochs_at_size, plan.size_repetitions)
+            for name, engine in engines.items()
+        }
+
+
+def run(plan: Plan, candidate: FitFunction | None = None) -> dict[str, Any]:
+    """Every section the plan names, with the machine and its load average around them."""
+    results: dict[str, Any] = {"machine": machine(), "load_average": {"start": load_average()}}
+    with tempfile.TemporaryDirectory(prefix="gradq-bench-") as scratch:
+        directory = Path(scratch)
+        if "overhead" in plan.sections:
+            overhead, profiles = run_overhead(plan, directory, candidate)
+            results |= {"overhead": overhead, "profile": profiles}
+        if "stacks" in plan.sections:
+            results["stacks"] = run_stacks(plan, directory)
+        if "size" in plan.sections:
+            results["metrics_at_size"] = run_size(plan, directory)
+    results["load_average"]["end"] = load_average()
+    results["plan"] = {
+        "scale": plan.scale,
+        "repetitions": plan.repetitions,
+        "jobs": plan.jobs,
+        "epochs_at_size": plan.epochs_at_size,
+    }
+    return results
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness")
+    parser.add_argument(
+        "--only", choices=SECTIONS, action="append", help="run this section (repeatable)"
+    )
+    parser.add_argument("--workload", choices=list(WORKLOADS), action="append")
+    parser.add_argument("--repetitions", type=int, help="rounds per workload (default: per plan)")
+    parser.add_argument("--jobs", type=int, help="end-to-end jobs per backend (default 50)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite and embedded only")
+    parser.add_argument(
+        "--candidate-loop", type=Path, help="a copy of training/loop.py to measure beside it"
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    return parser
+
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    plan = QUICK if args.quick else Plan()
+    if args.only:
+        plan = replace(plan, sections=tuple(args.only))
+    if args.workload:
+        plan = replace(plan, workloads=tuple(args.workload))
+    if args.repetitions:
+        plan = replace(plan, repetitions=dict.fromkeys(WORKLOADS, args.repetitions))
+    if args.jobs:
+        plan = replace(plan, jobs=args.jobs)
+    if args.no_postgres:
+        plan = replace(plan, postgres=False)
+    return plan
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    candidate = load_fit(args.candidate_loop) if args.candidate_loop else None
+    results = run(plan_from(args), candidate)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))  # noqa: T201
+    print(f"\nwritten: {args.output}")  # noqa: T201
+    return 0

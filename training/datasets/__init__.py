@@ -1,0 +1,1 @@
+"""Data files on the server: IDX image sets and uploaded CSV, NPZ and Parquet files."""
