@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import error_responses
-from api.schemas.jobs import JobCreate, JobCreated, JobPage, JobRead, JobValidation
+from api.schemas.jobs import JobCreate, JobCreated, JobDetail, JobPage, JobRead, JobValidation
+from api.schemas.metrics import EventRead
 from api.spec_checks import check_spec, validate
-from core import datasets, jobs
+from core import datasets, jobs, metrics
 from core.datasets import DatasetNotFound
 from core.errors import (
     InvalidCursor,
@@ -72,10 +73,12 @@ def list_jobs(
     return JobPage(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{job_id}", response_model=JobRead, responses=error_responses(JobNotFound))
-def read_job(job_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Job:
-    """One job: status, progress, error and final metrics."""
-    return jobs.get_for_owner(session, job_id=job_id, user=user)
+@router.get("/{job_id}", response_model=JobDetail, responses=error_responses(JobNotFound))
+def read_job(job_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> JobDetail:
+    """One job: status, progress, error, final metrics and its events."""
+    job = jobs.get_for_owner(session, job_id=job_id, user=user)
+    events = [EventRead.model_validate(e) for e in metrics.read_events(session, job_id=job.id)]
+    return JobDetail(**JobRead.model_validate(job).model_dump(), events=events)
 
 
 @router.post(

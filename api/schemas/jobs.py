@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.metrics import EventRead
 from models import JobStatus
 from training.build.data_report import DataReport
 from training.dry_run import DryRun
@@ -38,6 +39,10 @@ class JobRead(BaseModel):
     best_epoch: int | None
     best_metrics: dict[str, Any] | None
     spec: dict[str, Any]
+
+
+class JobDetail(JobRead):
+    events: list[EventRead] = Field(description="the job's events, oldest first")
 
 
 class JobCreated(JobRead):

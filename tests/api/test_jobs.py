@@ -42,6 +42,7 @@ def test_submit_stores_a_queued_job_with_the_full_spec(client: TestClient, alice
     read = client.get(f"/api/v1/jobs/{job['id']}", headers=alice)
     assert read.status_code == 200
     assert read.json()["id"] == job["id"]
+    assert [event["kind"] for event in read.json()["events"]] == ["queued"]
 
 
 def test_no_token_is_401_and_a_bad_token_too(client: TestClient) -> None:
