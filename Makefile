@@ -39,6 +39,9 @@ browser:
 test: lint services browser
 	$(PY) -m pytest -q
 
+bench: $(STAMP) services
+	$(PY) -m bench
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

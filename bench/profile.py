@@ -1,6 +1,7 @@
 """Where gradq's time goes in one training run: a cProfile of the worker code path."""
 
 import cProfile
+import gc
 import pstats
 from typing import Any
 
@@ -10,7 +11,7 @@ from bench.overhead import MemorySink, WorkerSink, db_sink, time_gradq
 from bench.workloads import Workload
 
 TOP = 15
-GRADQ_CODE = ("/training/", "/worker/", "/core/", "/bench/")
+GRADQ_CODE = ("/training/", "/worker/", "/core/")
 
 
 def _where(key: tuple[str, int, str]) -> str:
@@ -38,6 +39,7 @@ def profile_run(workload: Workload, engine: Engine | None) -> dict[str, Any]:
     """One profiled run (SQLite sink when engine is given): top functions by own time, and
     gradq's own functions by time including what they call."""
     sink: WorkerSink = db_sink(engine, workload) if engine is not None else MemorySink()
+    gc.collect()
     profiler = cProfile.Profile()
     profiler.enable()
     timing = time_gradq(workload, sink)

@@ -31,7 +31,7 @@ class Plan:
 
     scale: float = 1.0
     repetitions: dict[str, int] = field(
-        default_factory=lambda: {"moons": 7, "mlp": 3, "cnn": 3, "weight_decay": 9}
+        default_factory=lambda: {"moons": 7, "mlp": 5, "cnn": 3, "weight_decay": 9}
     )
     workloads: tuple[str, ...] = tuple(WORKLOADS)
     jobs: int = 50
@@ -41,7 +41,7 @@ class Plan:
     load_threads: int = 8
     burst_seconds: float = 5
     epochs_at_size: int = 100_000
-    size_repetitions: int = 5
+    size_repetitions: int = 3
     postgres: bool = True
     profile: bool = True
     sections: tuple[str, ...] = SECTIONS
@@ -99,7 +99,7 @@ def run_stacks(plan: Plan, directory: Path) -> dict[str, Any]:
         with running_stack(backend, data_dir) as stack:
             token = new_user(stack, "bench")
             with stack.client(token) as client:
-                e2e = end_to_end(client, plan.jobs)
+                e2e = end_to_end(client, plan.jobs, warmup=1)
             load = api_under_load(
                 stack,
                 token,

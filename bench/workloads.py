@@ -163,7 +163,7 @@ CNN_SPEC: dict[str, Any] = {
     },
     "loss": {"type": "CrossEntropyLoss"},
     "optimizer": {"type": "Adam", "lr": 0.001},
-    "training": {"epochs": 2, "batch_size": 64, "seed": 0},
+    "training": {"epochs": 1, "batch_size": 64, "seed": 0},
 }
 
 
