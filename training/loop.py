@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
+from torch.optim import LBFGS
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from training.early_stopping import BestTracker, tracker_for
@@ -60,8 +61,12 @@ def scalar_loss(loss: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class _EpochTotals:
-    loss: torch.Tensor
-    penalty: torch.Tensor
+    """Sums of loss and penalty times batch size, started at the second batch: 0 + x == x."""
+
+    loss: torch.Tensor | None = None
+    penalty: torch.Tensor | None = None
+    first_loss: torch.Tensor | None = None
+    first_penalty: torch.Tensor | None = None
     outputs: list[torch.Tensor] = field(default_factory=list)
     targets: list[torch.Tensor] = field(default_factory=list)
     seen: int = 0
@@ -87,32 +92,64 @@ def _train_step(
             first.append((out.detach(), data_loss.detach(), extra))
         return objective
 
-    run.optimizer.step(closure)  # type: ignore[arg-type]
+    if isinstance(run.optimizer, LBFGS):
+        run.optimizer.step(closure)  # type: ignore[no-untyped-call]
+    else:
+        # the same calls without the closure machinery; only LBFGS re-evaluates the loss
+        closure()
+        run.optimizer.step()
     apply_max_norm(weights, run.regularization)
     return first[0]
 
 
-def _train_epoch(run: TrainingRun) -> tuple[dict[str, float], int, int]:
-    run.network.train()
-    zero = torch.zeros((), dtype=torch.float64, device=run.device)
-    totals = _EpochTotals(loss=zero.clone(), penalty=zero.clone())
-    weights = penalized_weights(run.network)
+def _cat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
+
+
+def _weighted(value: torch.Tensor, n: int) -> torch.Tensor:
+    return value.detach().double() * n
+
+
+def _add(totals: _EpochTotals, loss: torch.Tensor, extra: torch.Tensor | None, n: int) -> None:
+    if totals.iterations == 0:
+        totals.first_loss, totals.first_penalty = loss, extra
+        return
+    if totals.loss is None:
+        assert totals.first_loss is not None
+        totals.loss = _weighted(totals.first_loss, totals.seen)
+        if totals.first_penalty is not None:
+            totals.penalty = _weighted(totals.first_penalty, totals.seen)
+    totals.loss += _weighted(loss, n)
+    if extra is not None and totals.penalty is not None:
+        totals.penalty += _weighted(extra, n)
+
+
+def _mean(first: torch.Tensor | None, total: torch.Tensor | None, seen: int) -> float:
+    # one batch: a float32 value times n over n is exact in float64, so it is its own mean;
+    # + 0.0 makes -0.0 the 0.0 a sum started at zero gives
+    if total is not None:
+        return total.item() / seen + 0.0
+    return first.item() + 0.0 if first is not None else 0.0
+
+
+def _train_epoch(
+    run: TrainingRun, weights: list[torch.Tensor]
+) -> tuple[dict[str, float], int, int]:
+    totals = _EpochTotals()
     for xb, yb in _batches(run):
         out, data_loss, extra = _train_step(run, xb, yb, weights)
         if run.scheduler is not None and run.interval == "batch":
             run.scheduler.step()
-        totals.loss += data_loss.double() * len(xb)
-        if extra is not None:
-            totals.penalty += extra.detach().double() * len(xb)
+        _add(totals, data_loss, extra, len(xb))
         totals.outputs.append(out)
         totals.targets.append(yb)
         totals.seen += len(xb)
         totals.iterations += 1
     # one host sync per epoch, not per batch
-    metrics = {"train_loss": totals.loss.item() / totals.seen}
+    metrics = {"train_loss": _mean(totals.first_loss, totals.loss, totals.seen)}
     if run.regularization.l1 or run.regularization.l2:
-        metrics["train_penalty"] = totals.penalty.item() / totals.seen
-    outputs, targets = torch.cat(totals.outputs), torch.cat(totals.targets)
+        metrics["train_penalty"] = _mean(totals.first_penalty, totals.penalty, totals.seen)
+    outputs, targets = _cat(totals.outputs), _cat(totals.targets)
     metrics |= target_metrics("train", outputs, targets, run.train.target_kind)
     return metrics, totals.iterations, totals.seen
 
@@ -146,15 +183,16 @@ def _lr_events(
 
 
 def _run_epoch(
-    run: TrainingRun, epoch: int, sink: MetricSink, step: int
+    run: TrainingRun, epoch: int, sink: MetricSink, step: int, weights: list[torch.Tensor]
 ) -> tuple[dict[str, float], int]:
     started = time.perf_counter()
-    metrics, iterations, seen = _train_epoch(run)
+    metrics, iterations, seen = _train_epoch(run, weights)
     if not math.isfinite(metrics["train_loss"]):
         raise TrainingDiverged(epoch, metrics["train_loss"])
     if run.val is not None:
         metrics |= evaluate(run.network, run.loss_fn, run.val, run.batch_size)
-    lr_before = [float(group["lr"]) for group in run.optimizer.param_groups]
+    plateau = isinstance(run.scheduler, ReduceLROnPlateau)
+    lr_before = [float(group["lr"]) for group in run.optimizer.param_groups] if plateau else []
     _step_scheduler(run, metrics)
     _lr_events(run, sink, epoch, lr_before, _record_lr(run, metrics))
     seconds = time.perf_counter() - started
@@ -204,8 +242,12 @@ def fit(
     step = 0
     metrics: dict[str, float] = {}
     tracker = tracker_for(run.early_stopping, has_val=run.val is not None)
+    # the same tensors all run long: restoring the best weights copies into them
+    weights = penalized_weights(run.network)
+    # once: evaluate() switches back to train mode when it is done
+    run.network.train()
     for epoch in range(1, run.epochs + 1):
-        metrics, step = _run_epoch(run, epoch, sink, step)
+        metrics, step = _run_epoch(run, epoch, sink, step, weights)
         sink.log_epoch(epoch, metrics, step)
         if tracker.update(epoch, metrics, run.network):
             _early_stop(run, tracker, sink, epoch)
