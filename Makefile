@@ -45,7 +45,7 @@ bench: $(STAMP) services
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy api core models training worker cli gradq_client tests
+	$(VENV)/bin/mypy api core models training worker cli gradq_client bench tests
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
