@@ -1,18 +1,16 @@
 """Uploaded data sets: store a file whole or not at all, read and delete them, resolve specs."""
 
-import base64
 import hashlib
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import GradqError, InvalidCursor, SpecRejected
+from core.errors import GradqError, SpecRejected
+from core.pagination import Page, newest_first
 from core.settings import get_settings
 from models import Dataset, Job, JobStatus, User
 from training.datasets.errors import DataUnavailable, FileProblem
@@ -137,40 +135,14 @@ def get_for_owner(session: Session, *, dataset_id: uuid.UUID, user: User) -> Dat
     return dataset
 
 
-@dataclass(frozen=True)
-class DatasetPage:
-    items: list[Dataset]
-    next_cursor: str | None
-
-
-def _encode_cursor(dataset: Dataset) -> str:
-    raw = f"{dataset.created_at.isoformat()}|{dataset.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _after_cursor(query: Select[Any], cursor: str) -> Select[Any]:
-    try:
-        created, dataset_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        at, after = datetime.fromisoformat(created), uuid.UUID(dataset_id)
-    except ValueError as exc:
-        raise InvalidCursor("cursor is not one this API returned") from exc
-    older = or_(Dataset.created_at < at, and_(Dataset.created_at == at, Dataset.id < after))
-    return query.where(older)
-
-
 def list_for_owner(
     session: Session, *, user: User, limit: int = 50, cursor: str | None = None
-) -> DatasetPage:
+) -> Page[Dataset]:
     """The user's data sets (every one for an admin), newest first."""
-    query = select(Dataset).order_by(Dataset.created_at.desc(), Dataset.id.desc())
+    query = select(Dataset)
     if not user.is_admin:
         query = query.where(Dataset.owner_id == user.id)
-    if cursor:
-        query = _after_cursor(query, cursor)
-    rows = list(session.scalars(query.limit(limit + 1)))
-    items = rows[:limit]
-    more = len(rows) > limit
-    return DatasetPage(items=items, next_cursor=_encode_cursor(items[-1]) if more else None)
+    return newest_first(session, query, Dataset, limit=limit, cursor=cursor)
 
 
 def delete(session: Session, *, dataset: Dataset) -> None:

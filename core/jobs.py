@@ -1,15 +1,15 @@
 """Job lifecycle: create, read for an owner, list, claim, cancel, finish, fail."""
 
-import base64
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidCursor, JobNotCancellable, JobNotFound
+from core.errors import JobNotCancellable, JobNotFound
+from core.pagination import Page, newest_first
 from models import FINISHED_STATUSES, Job, JobEvent, JobStatus, User
 
 
@@ -55,31 +55,6 @@ def get_for_owner(session: Session, *, job_id: uuid.UUID, user: User) -> Job:
     return job
 
 
-@dataclass(frozen=True)
-class JobPage:
-    items: list[Job]
-    next_cursor: str | None
-
-
-def _encode_cursor(job: Job) -> str:
-    raw = f"{job.created_at.isoformat()}|{job.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), uuid.UUID(job_id)
-    except ValueError as exc:
-        raise InvalidCursor("cursor is not one this API returned") from exc
-
-
-def _after_cursor(query: Select[Job], cursor: str) -> Select[Job]:
-    created, job_id = _decode_cursor(cursor)
-    older = or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id))
-    return query.where(older)
-
-
 def list_for_owner(
     session: Session,
     *,
@@ -87,19 +62,14 @@ def list_for_owner(
     status: JobStatus | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> JobPage:
+) -> Page[Job]:
     """The user's jobs (all jobs for an admin), newest first, filtered before the limit."""
-    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc())
+    query = select(Job)
     if not user.is_admin:
         query = query.where(Job.owner_id == user.id)
     if status is not None:
         query = query.where(Job.status == status)
-    if cursor:
-        query = _after_cursor(query, cursor)
-    rows = list(session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    items = rows[:limit]
-    return JobPage(items=items, next_cursor=_encode_cursor(items[-1]) if more else None)
+    return newest_first(session, query, Job, limit=limit, cursor=cursor)
 
 
 def request_cancel(session: Session, *, job: Job) -> Job:
