@@ -425,7 +425,9 @@ def test_job_names_are_shown_as_text_never_as_markup(driver: WebDriver, stack: S
     driver.get(f"{stack.url}/#/jobs/{job_id}")
     title = _wait(driver, lambda d: _by_id(d, "job-title"), "no job page")
     _wait(driver, lambda _d: title.text == name, "the title is not the name")
-    assert driver.find_elements(By.CSS_SELECTOR, "main img, main b") == []
+    # the job page shows its own decision-boundary <img>; the name must add no element anywhere
+    assert driver.find_elements(By.CSS_SELECTOR, "#job-title *, td.job-name a *") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "main b, main img[src='x']") == []
     assert driver.execute_script("return window.pwned") is None
 
 
