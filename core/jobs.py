@@ -31,6 +31,9 @@ def create(
     spec: dict[str, Any],
     epochs: int,
     dataset_id: uuid.UUID | None = None,
+    priority: int = 0,
+    max_attempts: int = 3,
+    max_runtime_s: int | None = None,
 ) -> Job:
     """A queued job holding spec as JSON; the caller commits, then enqueues."""
     job = Job(
@@ -40,6 +43,11 @@ def create(
         epochs=epochs,
         status=JobStatus.QUEUED,
         dataset_id=dataset_id,
+        priority=priority,
+        max_attempts=max_attempts,
+        max_runtime_s=max_runtime_s,
+        device=spec.get("training", {}).get("device", "auto"),
+        queued_at=_now(),
     )
     session.add(job)
     session.flush()

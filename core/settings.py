@@ -23,6 +23,31 @@ class Settings(BaseSettings):
     EVENTS_POLL_SECONDS: float = Field(default=0.5, gt=0)
     MAX_PREDICT_ROWS: int = Field(default=1000, ge=1)
 
+    # fault tolerance: a running attempt renews its lease every HEARTBEAT_SECONDS; the sweeper
+    # requeues jobs whose lease ran out and re-sends wake-ups for queued jobs nobody took
+    LEASE_SECONDS: float = Field(default=60.0, gt=0)
+    HEARTBEAT_SECONDS: float = Field(default=10.0, gt=0)
+    SWEEP_SECONDS: float = Field(default=15.0, gt=0)
+    RESEND_SECONDS: float = Field(default=60.0, gt=0)
+    MAX_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    # a checkpoint every checkpoint_every epochs, but not more often than this (always on stop)
+    CHECKPOINT_MIN_SECONDS: float = Field(default=5.0, ge=0)
+
+    # scheduling
+    MAX_RUNNING_PER_USER: int = Field(default=2, ge=1)
+    MAX_QUEUED_PER_USER: int = Field(default=100, ge=1)
+    FAIR_SHARE_WINDOW_SECONDS: float = Field(default=7 * 24 * 3600.0, gt=0)
+
+    # limits on what one request or job may ask for
+    MAX_BODY_BYTES: int = Field(default=2 * 2**20, ge=1024)
+    MAX_EPOCHS: int = Field(default=1_000_000, ge=1)
+    MAX_PARAMETERS: int = Field(default=100_000_000, ge=1)
+    MAX_BATCH_SIZE: int = Field(default=1_000_000, ge=1)
+    MAX_DATASET_SAMPLES: int = Field(default=10_000_000, ge=1)
+    MAX_RUNTIME_SECONDS: int = Field(default=7 * 24 * 3600, ge=1)
+    RATE_LIMIT_PER_MINUTE: int = Field(default=1200, ge=1)
+    RATE_LIMIT_BURST: int = Field(default=200, ge=1)
+
     @property
     def database_url(self) -> str:
         """The configured database, or a SQLite file in the data directory."""

@@ -2,7 +2,7 @@
 
 from models.base import Base
 from models.dataset import Dataset
-from models.job import FINISHED_STATUSES, Job, JobStatus
+from models.job import FINISHED_STATUSES, Job, JobKind, JobStatus
 from models.job_event import JobEvent
 from models.job_metric import JobMetric
 from models.user import ApiToken, User
@@ -14,6 +14,7 @@ __all__ = [
     "Dataset",
     "Job",
     "JobEvent",
+    "JobKind",
     "JobMetric",
     "JobStatus",
     "User",

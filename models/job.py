@@ -5,10 +5,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, CreatedAt, UTCDateTime, UUIDPk
+from models.base import Base, CreatedAt, UTCDateTime, UUIDPk, utcnow
 
 
 class JobStatus(StrEnum):
@@ -17,6 +17,12 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PAUSED = "paused"
+
+
+class JobKind(StrEnum):
+    TRAIN = "train"
+    CROSS_VALIDATION = "cross_validation"  # a parent whose child jobs each train one fold
 
 
 FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
@@ -24,7 +30,11 @@ FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.
 
 class Job(UUIDPk, CreatedAt, Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_owner_created", "owner_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_jobs_status_priority", "status", "priority", "queued_at"),
+        Index("uq_jobs_owner_idempotency_key", "owner_id", "idempotency_key", unique=True),
+    )
 
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str | None] = mapped_column(String(200))
@@ -58,3 +68,34 @@ class Job(UUIDPk, CreatedAt, Base):
     dataset_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("datasets.id", ondelete="SET NULL"), index=True
     )
+    # scheduling: higher priority first; queued_at restarts when a job is requeued or resumed
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    woken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device: Mapped[str] = mapped_column(String(8), default="auto")
+    # fault tolerance: the running attempt holds a lease it renews; writes carry its number
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkpoint_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    run_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # control
+    pause_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_runtime_s: Mapped[int | None] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+    # cross-validation: a parent job and one child per fold
+    kind: Mapped[JobKind] = mapped_column(
+        Enum(
+            JobKind,
+            native_enum=False,
+            create_constraint=True,
+            length=24,
+            name="job_kind",
+            values_callable=lambda enum: [member.value for member in enum],
+        ),
+        default=JobKind.TRAIN,
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), index=True
+    )
+    fold: Mapped[int | None] = mapped_column(Integer)

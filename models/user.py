@@ -1,11 +1,12 @@
 """Users and their API tokens (stored as SHA-256 digests, never in clear)."""
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, CreatedAt, UUIDPk
+from models.base import Base, CreatedAt, UTCDateTime, UUIDPk
 
 
 class User(UUIDPk, CreatedAt, Base):
@@ -23,4 +24,5 @@ class ApiToken(UUIDPk, CreatedAt, Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user: Mapped[User] = relationship(back_populates="tokens")

@@ -19,6 +19,7 @@ from core.errors import (
     NotAuthenticated,
     SpecRejected,
 )
+from core.settings import get_settings
 from models import Job, JobStatus
 from worker.enqueue import enqueue_training
 
@@ -42,6 +43,9 @@ def create_job(body: JobCreate, session: SessionDep, user: CurrentUser) -> JobCr
         spec=spec.model_dump(mode="json"),
         epochs=spec.training.epochs,
         dataset_id=datasets.upload_id(spec),
+        priority=body.priority,
+        max_attempts=body.max_attempts or get_settings().MAX_ATTEMPTS,
+        max_runtime_s=body.max_runtime_s,
     )
     session.commit()  # commit before enqueue: the worker must find the row
     enqueue_training(job.id)

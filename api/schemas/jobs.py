@@ -18,6 +18,16 @@ class JobCreate(BaseModel):
 
     name: str | None = Field(default=None, max_length=200)
     spec: TrainingSpec
+    priority: int = Field(default=0, ge=-100, le=100, description="higher runs first")
+    max_runtime_s: int | None = Field(
+        default=None, ge=1, description="stop the job (status cancelled) after this many seconds"
+    )
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="runs after which a job whose worker keeps dying fails (server default)",
+    )
 
 
 class JobRead(BaseModel):
@@ -30,6 +40,14 @@ class JobRead(BaseModel):
     current_epoch: int
     attempt: int
     cancel_requested: bool
+    pause_requested: bool
+    priority: int
+    max_attempts: int
+    max_runtime_s: int | None
+    checkpoint_epoch: int = Field(description="the newest epoch a resumed run would start from")
+    kind: str
+    parent_id: uuid.UUID | None
+    fold: int | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
