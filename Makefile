@@ -25,7 +25,7 @@ api: $(STAMP)
 	$(PY) -m uvicorn api.main:create_app --factory --host $${GRADQ_HOST:-127.0.0.1} --port $${GRADQ_PORT:-8000}
 
 worker: $(STAMP)
-	$(PY) -m celery -A worker.celery_app worker --pool=solo --concurrency=1 --loglevel=INFO -Q $${GRADQ_TRAINING_QUEUE:-training}
+	$(VENV)/bin/gradq worker
 
 migrate: $(STAMP)
 	$(VENV)/bin/gradq migrate

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.errors import GradqError, NotAuthenticated, SpecRejected
 
@@ -66,9 +67,28 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+# how long a client should wait before retrying while the database is away
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The database refused or dropped the connection: the service is briefly unavailable."""
+    del exc
+    body = {
+        "error": "DatabaseUnavailable",
+        "detail": "the database is unreachable; retry shortly",
+    }
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GradqError, _gradq_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    # OperationalError and InterfaceError: connection refused, dropped, timed out; an
+    # IntegrityError or a programming error stays a 500
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
 
 
 def error_responses(*errors: type[GradqError]) -> dict[int | str, dict[str, Any]]:

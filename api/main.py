@@ -4,8 +4,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api.errors import install_error_handlers
+from api.limits import install_limits
 from api.monitoring import install_monitoring
-from api.routes import api_router, dashboard, health
+from api.routes import api_router, dashboard, health, tokens
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -20,8 +21,10 @@ def create_app() -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
+    install_limits(app)  # before monitoring, whose middleware then also counts 413s and 429s
     install_monitoring(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(tokens.router, prefix="/api/v1")
     app.include_router(dashboard.router)
     return app

@@ -2,7 +2,10 @@
 
 from api.schemas.jobs import JobValidation
 from core.errors import SpecRejected
+from core.limits import LimitExceeded, spec_limits
+from core.settings import get_settings
 from training.build.data_report import data_report
+from training.build.networks import LayerShapeError, build_meta_network
 from training.checks import Problem, static_problems
 from training.dry_run import dry_run
 from training.spec import TrainingSpec
@@ -15,8 +18,33 @@ def _error(problem: Problem) -> dict[str, object]:
     return {"loc": loc, "msg": problem.message, "type": "spec_mismatch", "field": field}
 
 
+def _limit_error(limit: LimitExceeded) -> dict[str, object]:
+    error = _error(Problem(limit.loc, limit.message))
+    return error | {
+        "type": "limit_exceeded",
+        "ctx": {"setting": limit.setting, "limit": str(limit.limit)},
+    }
+
+
+def parameter_count(spec: TrainingSpec) -> int | None:
+    """The network's parameters, counted on the meta device; None if its shapes do not fit."""
+    try:
+        network = build_meta_network(spec.model, spec.dataset.sample_shape())
+    except LayerShapeError:
+        return None  # static_problems names the layer
+    return sum(parameter.numel() for parameter in network.parameters())
+
+
+def check_limits(spec: TrainingSpec) -> None:
+    """SpecRejected naming each GRADQ_ cap the spec exceeds."""
+    exceeded = spec_limits(spec, n_parameters=parameter_count(spec), settings=get_settings())
+    if exceeded:
+        raise SpecRejected([_limit_error(limit) for limit in exceeded])
+
+
 def check_spec(spec: TrainingSpec) -> list[str]:
-    """Raise SpecRejected for blocking problems; return the warnings."""
+    """Raise SpecRejected for a cap exceeded or a blocking problem; return the warnings."""
+    check_limits(spec)
     problems = static_problems(spec)
     blocking = [_error(problem) for problem in problems if problem.blocking]
     if blocking:

@@ -15,32 +15,32 @@ from bench.databases import new_job
 from bench.plain import plain_fit, recording_fit
 from bench.stats import median, ratio
 from bench.workloads import Workload
+from core import jobs
+from core.db import session_scope
 from core.settings import Settings
-from training.loop import FitResult, fit
+from training.loop import FitResult, RunControl, fit
 from training.run import TrainingRun, build_run
 from training.sinks import ListSink, MetricSink
 from training.spec import TrainingSpec
+from worker.attempt import AttemptControl
 from worker.db_sink import DbMetricSink
 
-FitFunction = Callable[[TrainingRun, MetricSink, Callable[[], bool]], FitResult]
-# what the worker uses unless GRADQ_METRICS_FLUSH_SECONDS says otherwise
+FitFunction = Callable[[TrainingRun, MetricSink, RunControl | None], FitResult]
+# what the worker uses unless GRADQ_METRICS_FLUSH_SECONDS / GRADQ_CHECKPOINT_MIN_SECONDS say
 FLUSH_SECONDS: float = Settings.model_fields["METRICS_FLUSH_SECONDS"].default
+CHECKPOINT_MIN_SECONDS: float = Settings.model_fields["CHECKPOINT_MIN_SECONDS"].default
+LEASE_SECONDS: float = Settings.model_fields["LEASE_SECONDS"].default
 
 
 class WorkerSink(MetricSink, Protocol):
     def flush(self) -> None: ...
 
-    def cancel_requested(self) -> bool: ...
-
 
 class MemorySink(ListSink):
-    """A ListSink with the worker sink's flush and cancel check: gradq without a database."""
+    """A ListSink with the worker sink's flush: gradq without a database."""
 
     def flush(self) -> None:
         pass
-
-    def cancel_requested(self) -> bool:
-        return False
 
 
 class TimedSink:
@@ -101,7 +101,18 @@ def time_gradq(workload: Workload, sink: WorkerSink, fit_function: FitFunction =
     run = build_run(spec, torch.device("cpu"))
     built = time.perf_counter()
     try:
-        result = fit_function(run, timed, sink.cancel_requested)
+        control = (
+            AttemptControl(
+                sink,
+                job_id=sink.job_id,
+                checkpoint_every=spec.training.checkpoint_every,
+                checkpoint_min_seconds=CHECKPOINT_MIN_SECONDS,
+                seconds_left=None,
+            )
+            if isinstance(sink, DbMetricSink)
+            else None
+        )
+        result = fit_function(run, timed, control)
     finally:
         timed.flush()
     ended, cpu = time.perf_counter(), time.process_time() - cpu
@@ -111,7 +122,16 @@ def time_gradq(workload: Workload, sink: WorkerSink, fit_function: FitFunction =
 
 def db_sink(engine: Engine, workload: Workload) -> WorkerSink:
     job_id = new_job(engine, workload.spec, workload.epochs)
-    return DbMetricSink(job_id, engine=engine, flush_seconds=FLUSH_SECONDS)
+    with session_scope(engine) as session:
+        attempt = jobs.claim(session, job_id=job_id, worker="bench", lease_seconds=LEASE_SECONDS)
+    assert attempt is not None
+    return DbMetricSink(
+        job_id,
+        engine=engine,
+        flush_seconds=FLUSH_SECONDS,
+        attempt=attempt,
+        lease_seconds=LEASE_SECONDS,
+    )
 
 
 Variant = Callable[[Workload], Timing]

@@ -4,12 +4,15 @@ import argparse
 import json
 import tempfile
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import redis
 
+from bench.api_profile import sampled
+from bench.api_profile import summarise as summarise_samples
 from bench.at_size import metrics_at_size
 from bench.databases import postgres_reachable, scratch_databases
 from bench.e2e import end_to_end
@@ -19,10 +22,11 @@ from bench.profile import profile_run
 from bench.report import OVERHEAD_GOAL, load_average, machine, table
 from bench.workloads import WORKLOADS
 from tests.databases import REDIS_URL
-from tests.integration.stack import new_user, running_stack
+from tests.integration.stack import Stack, new_user, running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = ("overhead", "stacks", "size")
+BACKENDS = ("embedded", "postgres+redis")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Plan:
     postgres: bool = True
     profile: bool = True
     sections: tuple[str, ...] = SECTIONS
+    backends: tuple[str, ...] = BACKENDS
+    profile_api: Path | None = None
 
 
 QUICK = Plan(
@@ -88,29 +94,41 @@ def run_overhead(
 
 
 def run_stacks(plan: Plan, directory: Path) -> dict[str, Any]:
-    """End to end and API under load on each backend's `gradq serve`."""
-    backends = ["embedded"]
-    if plan.postgres and postgres_reachable() and redis_reachable():
-        backends.append("postgres+redis")
+    """End to end (unless jobs is 0) and API under load on each backend's `gradq serve`."""
+    backends = [b for b in plan.backends if b == "embedded" or _servers_reachable(plan)]
     results: dict[str, Any] = {}
     for backend in backends:
         data_dir = directory / backend.replace("+", "-")
         data_dir.mkdir()
+        entry: dict[str, Any] = {}
         with running_stack(backend, data_dir) as stack:
             token = new_user(stack, "bench")
-            with stack.client(token) as client:
-                e2e = end_to_end(client, plan.jobs, warmup=1)
-            load = api_under_load(
-                stack,
-                token,
-                poll_rate=plan.poll_rate,
-                submit_rate=plan.submit_rate,
-                seconds=plan.load_seconds,
-                threads=plan.load_threads,
-                burst_seconds=plan.burst_seconds,
-            )
-        results[backend] = {"end_to_end": e2e, "api_under_load": load}
+            if plan.jobs:
+                with stack.client(token) as client:
+                    entry["end_to_end"] = end_to_end(client, plan.jobs, warmup=1)
+            entry["api_under_load"] = _load(plan, stack, token, backend)
+        results[backend] = entry
     return results
+
+
+def _servers_reachable(plan: Plan) -> bool:
+    return plan.postgres and postgres_reachable() and redis_reachable()
+
+
+def _load(plan: Plan, stack: Stack, token: str, backend: str) -> dict[str, Any]:
+    """API under load; sampled by py-spy when the plan names a folder for the profiles."""
+    raw = plan.profile_api / f"{backend.replace('+', '-')}.txt" if plan.profile_api else None
+    with sampled(int(stack.env["GRADQ_PORT"]), raw) if raw else nullcontext():
+        load = api_under_load(
+            stack,
+            token,
+            poll_rate=plan.poll_rate,
+            submit_rate=plan.submit_rate,
+            seconds=plan.load_seconds,
+            threads=plan.load_threads,
+            burst_seconds=plan.burst_seconds,
+        )
+    return load | ({"profile": summarise_samples(raw)} if raw else {})
 
 
 def run_size(plan: Plan, directory: Path) -> dict[str, Any]:
@@ -151,7 +169,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--workload", choices=list(WORKLOADS), action="append")
     parser.add_argument("--repetitions", type=int, help="rounds per workload (default: per plan)")
-    parser.add_argument("--jobs", type=int, help="end-to-end jobs per backend (default 50)")
+    parser.add_argument(
+        "--jobs", type=int, help="end-to-end jobs per backend (default 50; 0: load only)"
+    )
+    parser.add_argument("--backend", choices=BACKENDS, action="append", help="stacks to run")
+    parser.add_argument(
+        "--profile-api",
+        type=Path,
+        metavar="DIR",
+        help="py-spy the API under load; raw stacks go to DIR, a summary to the results",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite and embedded only")
     parser.add_argument(
         "--candidate-loop", type=Path, help="a copy of training/loop.py to measure beside it"
@@ -168,8 +195,13 @@ def plan_from(args: argparse.Namespace) -> Plan:
         plan = replace(plan, workloads=tuple(args.workload))
     if args.repetitions:
         plan = replace(plan, repetitions=dict.fromkeys(WORKLOADS, args.repetitions))
-    if args.jobs:
+    if args.jobs is not None:
         plan = replace(plan, jobs=args.jobs)
+    if args.backend:
+        plan = replace(plan, backends=tuple(args.backend))
+    if args.profile_api:
+        args.profile_api.mkdir(parents=True, exist_ok=True)
+        plan = replace(plan, profile_api=args.profile_api)
     if args.no_postgres:
         plan = replace(plan, postgres=False)
     return plan

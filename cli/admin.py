@@ -3,13 +3,13 @@
 from typing import Annotated
 
 import typer
-from sqlalchemy import delete, func, select
+from rich.table import Table
 
-from cli.output import fail, stdout
-from core import users
+from api.deps import forget_tokens
+from cli.output import JsonOption, fail, local_time, print_json, stdout
+from core import tokens, users
 from core.db import session_scope
 from core.errors import GradqError
-from models import ApiToken
 
 users_app = typer.Typer(
     help="Manage users (on the server, with its database).", no_args_is_help=True
@@ -37,13 +37,14 @@ def create_user(
 
 @tokens_app.command("revoke")
 def revoke_tokens(name: UserName) -> None:
-    """Revoke every token of a user; requests with them get 401 at once."""
+    """Revoke every token of a user; API processes refuse them within a few seconds."""
     with session_scope() as session:
         user = users.get_by_name(session, name=name)
         if user is None:
             raise fail(f"no user named {name!r}")
-        count = session.scalar(select(func.count()).where(ApiToken.user_id == user.id)) or 0
-        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        digests = [token.token_sha256 for token in tokens.revoke_all(session, user_id=user.id)]
+    forget_tokens(digests)  # an API served from this process refuses them at once
+    count = len(digests)
     stdout().print(
         f"revoked {count} token{'s' if count != 1 else ''} of {name}; "
         f"`gradq tokens create {name}` issues a new one",
@@ -60,3 +61,25 @@ def create_token(name: UserName) -> None:
             raise fail(f"no user named {name!r}")
         token = users.issue_token(session, user=user)
     print(token)
+
+
+@tokens_app.command("list")
+def list_tokens(name: UserName, as_json: JsonOption = False) -> None:
+    """List a user's tokens: id, when issued, when revoked (the secrets are never stored)."""
+    with session_scope() as session:
+        user = users.get_by_name(session, name=name)
+        if user is None:
+            raise fail(f"no user named {name!r}")
+        rows = [
+            (t.id, t.created_at, t.revoked_at)
+            for t in tokens.list_for_user(session, user_id=user.id)
+        ]
+    if as_json:
+        print_json([{"id": i, "created_at": c, "revoked_at": r} for i, c, r in rows])
+        return
+    table = Table(box=None)
+    for column in ("ID", "ISSUED", "REVOKED"):
+        table.add_column(column)
+    for token_id, created_at, revoked_at in rows:
+        table.add_row(str(token_id), local_time(created_at), local_time(revoked_at))
+    stdout().print(table)

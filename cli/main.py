@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from cli import admin, datasets, doctor, jobs, metrics, specs
+from cli import admin, control, datasets, doctor, jobs, metrics, queue, specs
 from cli.output import Connection
 from core.migrate import upgrade_to_head
 from core.settings import get_settings
@@ -37,6 +37,10 @@ app.command()(jobs.status)
 app.command()(jobs.watch)
 app.command()(metrics.metrics)
 app.command()(jobs.cancel)
+app.command()(control.pause)
+app.command()(control.resume)
+app.command()(control.clone)
+app.command()(queue.queue)
 app.command()(jobs.weights)
 app.command()(specs.validate)
 app.command()(specs.catalog)
@@ -47,12 +51,31 @@ app.add_typer(admin.tokens_app, name="tokens")
 app.command()(doctor.doctor)
 
 
+GpusOption = Annotated[
+    str,
+    typer.Option(
+        help=(
+            "GPUs to run a worker on, one each: auto (CUDA_VISIBLE_DEVICES or nvidia-smi), "
+            "none (one CPU worker), or a list like 0,1."
+        )
+    ),
+]
+
+
 @app.command()
-def serve() -> None:
-    """Migrate, then run the API and one worker (Ctrl-C stops both)."""
+def serve(gpus: GpusOption = "auto") -> None:
+    """Migrate, then run the API and the workers (Ctrl-C stops them all)."""
     from cli.serve import serve as run_server
 
-    raise typer.Exit(run_server(get_settings()))
+    raise typer.Exit(run_server(get_settings(), gpus))
+
+
+@app.command()
+def worker(gpus: GpusOption = "auto") -> None:
+    """Run workers only: one per GPU (or one on the CPU), on the configured database and broker."""
+    from cli.serve import run_workers
+
+    raise typer.Exit(run_workers(get_settings(), gpus))
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`gradq serve`: migrate, make sure an admin token exists, run the API and one worker."""
+"""`gradq serve`: migrate, make sure an admin token exists, run the API and the workers."""
 
 import os
 import signal
@@ -8,6 +8,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 
+from cli.workers import visible_gpus, worker_launches
 from core.bootstrap import ensure_admin_token
 from core.db import session_scope
 from core.migrate import upgrade_to_head
@@ -22,17 +23,6 @@ API_COMMAND = [
     "--log-level",
     "warning",
 ]
-WORKER_COMMAND = [
-    sys.executable,
-    "-m",
-    "celery",
-    "-A",
-    "worker.celery_app",
-    "worker",
-    "--pool=solo",
-    "--concurrency=1",
-    "--loglevel=INFO",
-]
 
 
 def prepare(settings: Settings) -> str:
@@ -45,10 +35,6 @@ def prepare(settings: Settings) -> str:
 
 def api_command(settings: Settings) -> list[str]:
     return [*API_COMMAND, "--host", settings.HOST, "--port", str(settings.PORT)]
-
-
-def worker_command(settings: Settings) -> list[str]:
-    return [*WORKER_COMMAND, "-Q", settings.TRAINING_QUEUE]
 
 
 def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
@@ -73,25 +59,8 @@ def _wait_until_live(url: str, process: subprocess.Popen[bytes], timeout: float 
             time.sleep(0.2)
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def serve(settings: Settings) -> int:
-    """Run the API and a worker until Ctrl-C (or SIGTERM) or until either exits."""
-    # a service manager stops with SIGTERM: stop the children the same way as on Ctrl-C
-    signal.signal(signal.SIGTERM, _interrupt)
-    token = prepare(settings)
-    env = {**os.environ, "GRADQ_DATA_DIR": str(settings.DATA_DIR.resolve())}
-    processes = [
-        subprocess.Popen(api_command(settings), env=env),
-        subprocess.Popen(worker_command(settings), env=env),
-    ]
-    url = f"http://{settings.HOST}:{settings.PORT}"
-    _wait_until_live(url, processes[0])
-    print(f"gradq API:   {url}  (docs at {url}/docs)")
-    print(f"admin token: {token}  (also in {settings.admin_token_path})")
-    print("Ctrl-C stops the API and the worker.", flush=True)
+def _supervise(processes: Sequence[subprocess.Popen[bytes]]) -> int:
+    """Wait until Ctrl-C (or SIGTERM) or until any process exits; stop them all; the status."""
     try:
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
@@ -100,3 +69,39 @@ def serve(settings: Settings) -> int:
     finally:
         _stop(processes)
     return max((process.returncode or 0) for process in processes)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(settings: Settings, gpus: str = "auto") -> int:
+    """Run the API and the workers (one per GPU, or one) until Ctrl-C, SIGTERM or either exits."""
+    # a service manager stops with SIGTERM: stop the children the same way as on Ctrl-C
+    signal.signal(signal.SIGTERM, _interrupt)
+    token = prepare(settings)
+    env = {**os.environ, "GRADQ_DATA_DIR": str(settings.DATA_DIR.resolve())}
+    launches = worker_launches(settings, visible_gpus(gpus), env)
+    processes = [
+        subprocess.Popen(api_command(settings), env=env),
+        *(subprocess.Popen(launch.command, env=launch.env) for launch in launches),
+    ]
+    url = f"http://{settings.HOST}:{settings.PORT}"
+    _wait_until_live(url, processes[0])
+    print(f"gradq API:   {url}  (docs at {url}/docs)")
+    print(f"admin token: {token}  (also in {settings.admin_token_path})")
+    names = ", ".join(launch.command[-1] for launch in launches)
+    print(f"workers:     {len(launches)} ({names})")
+    print("Ctrl-C stops the API and the workers.", flush=True)
+    return _supervise(processes)
+
+
+def run_workers(settings: Settings, gpus: str = "auto") -> int:
+    """Run only the workers (a GPU server joining a team's API), until Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    upgrade_to_head(settings.database_url)
+    launches = worker_launches(settings, visible_gpus(gpus))
+    processes = [subprocess.Popen(launch.command, env=launch.env) for launch in launches]
+    names = ", ".join(launch.command[-1] for launch in launches)
+    print(f"workers: {len(launches)} ({names})", flush=True)
+    return _supervise(processes)

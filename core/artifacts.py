@@ -53,6 +53,23 @@ def write_json(job_id: uuid.UUID, name: str, value: Any) -> None:
     write_bytes(job_id, name, json.dumps(value, indent=1, allow_nan=False).encode())
 
 
+def checkpoint_path(job_id: uuid.UUID, epoch: int) -> Path:
+    """Where the checkpoint taken after `epoch` lives; the job row names the one to resume."""
+    return job_dir(job_id) / "checkpoints" / f"epoch-{epoch:09d}.pt"
+
+
+def prune_checkpoints(job_id: uuid.UUID, *, keep: int) -> None:
+    """Delete every checkpoint but the one after epoch `keep`."""
+    for found in (job_dir(job_id) / "checkpoints").glob("epoch-*.pt"):
+        if found != checkpoint_path(job_id, keep):
+            found.unlink(missing_ok=True)
+
+
+def remove_checkpoints(job_id: uuid.UUID) -> None:
+    """Delete the checkpoints of a job that has ended: nothing will resume it."""
+    shutil.rmtree(job_dir(job_id) / "checkpoints", ignore_errors=True)
+
+
 def path(job_id: uuid.UUID, name: str, missing: str) -> Path:
     """The artifact's file; ArtifactNotFound with the reason `missing` when there is none."""
     found = _path(job_id, name)

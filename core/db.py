@@ -1,5 +1,6 @@
 """Engines and sessions: one engine per database URL, SQLite tuned for two writing processes."""
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -8,11 +9,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# a pooled connection idle this long is tested before use; a busy one is not (see _ping_idle)
+IDLE_PING_SECONDS = 10.0
+POOL_RECYCLE_SECONDS = 1800
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -26,11 +32,40 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _ping_idle(engine: Engine) -> None:
+    """Test a pooled connection on checkout only when it sat idle for IDLE_PING_SECONDS.
+
+    pool_pre_ping costs a round trip on every checkout, one per request. A connection in steady
+    use is known to be alive; one that sat idle may have been dropped by a server restart or a
+    proxy, and a failed test makes the pool replace it (DisconnectionError), so the request
+    still gets a live connection, or the connect error when the database is away.
+    """
+
+    def stamp(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    def test(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < IDLE_PING_SECONDS:
+            return  # new, or in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise DisconnectionError("the idle connection failed its test")
+
+    event.listen(engine, "checkin", stamp)
+    event.listen(engine, "checkout", test)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for url; SQLite files get WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS)
+        _ping_idle(engine)
+        return engine
     if parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(

@@ -29,6 +29,20 @@ class JobNotCancellable(GradqError):
     status_code = 409
 
 
+class JobNotPausable(GradqError):
+    status_code = 409
+
+
+class JobNotResumable(GradqError):
+    status_code = 409
+
+
+class QueueLimitReached(GradqError):
+    """The user already has GRADQ_MAX_QUEUED_PER_USER jobs waiting."""
+
+    status_code = 429
+
+
 class UserAlreadyExists(GradqError):
     status_code = 409
 

@@ -2,15 +2,19 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core import cross_validation
 from core.errors import JobNotCancellable, JobNotFound
 from core.pagination import Page, newest_first
-from models import FINISHED_STATUSES, Job, JobEvent, JobStatus, User
+from models import FINISHED_STATUSES, Job, JobEvent, JobKind, JobMetric, JobStatus, User
+
+# events the training loop logs: a resumed attempt logs again those after its checkpoint
+LOOP_EVENTS = ("epoch_milestone", "lr_reduced_on_plateau", "early_stopped")
 
 
 def _now() -> datetime:
@@ -81,13 +85,13 @@ def list_for_owner(
 
 
 def request_cancel(session: Session, *, job: Job) -> Job:
-    """Cancel a queued job at once; ask a running one to stop at its next epoch boundary."""
+    """Cancel a queued or paused job at once; ask a running one to stop at its next batch."""
     if job.status in FINISHED_STATUSES:
         raise JobNotCancellable(f"job {job.id} already {job.status.value}")
-    if job.status == JobStatus.QUEUED:
+    if job.status in (JobStatus.QUEUED, JobStatus.PAUSED):
         queued = session.execute(
             update(Job)
-            .where(Job.id == job.id, Job.status == JobStatus.QUEUED)
+            .where(Job.id == job.id, Job.status.in_((JobStatus.QUEUED, JobStatus.PAUSED)))
             .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=_now())
         )
         if queued.rowcount == 1:  # type: ignore[attr-defined]
@@ -101,23 +105,48 @@ def request_cancel(session: Session, *, job: Job) -> Job:
     return job
 
 
-def claim(session: Session, *, job_id: uuid.UUID, worker: str) -> bool:
-    """Atomically move a queued job to running; False for a duplicate message or cancelled job."""
+def claim(session: Session, *, job_id: uuid.UUID, worker: str, lease_seconds: float) -> int | None:
+    """Atomically move a queued job to running under a fresh lease; the new attempt number.
+
+    None for a job that is not queued (a duplicate message, a cancelled or paused job, one
+    another worker took). Epochs a dead attempt stored after the last checkpoint are dropped:
+    the new attempt trains them again from that checkpoint.
+    """
+    now = _now()
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED, Job.kind == JobKind.TRAIN)
         .values(
             status=JobStatus.RUNNING,
             attempt=Job.attempt + 1,
-            started_at=_now(),
-            heartbeat_at=_now(),
+            started_at=func.coalesce(Job.started_at, now),
+            heartbeat_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            current_epoch=Job.checkpoint_epoch,
+            pause_requested=False,
             worker=worker,
         )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    add_event(session, job_id=job_id, kind="started", worker=worker)
-    return True
+        return None
+    attempt, resume_epoch = session.execute(
+        select(Job.attempt, Job.checkpoint_epoch).where(Job.id == job_id)
+    ).one()
+    session.execute(
+        delete(JobMetric).where(JobMetric.job_id == job_id, JobMetric.epoch > resume_epoch)
+    )
+    session.execute(
+        delete(JobEvent).where(
+            JobEvent.job_id == job_id,
+            JobEvent.kind.in_(LOOP_EVENTS),
+            JobEvent.epoch > resume_epoch,
+        )
+    )
+    data: dict[str, Any] = {"worker": worker, "attempt": attempt}
+    if resume_epoch:
+        data["resumed_from_epoch"] = resume_epoch
+    add_event(session, job_id=job_id, kind="started", epoch=resume_epoch or None, **data)
+    return int(attempt)
 
 
 @dataclass(frozen=True)
@@ -131,23 +160,35 @@ class Outcome:
     best_epoch: int | None = None
     best_metrics: dict[str, Any] | None = None
     error: str | None = None
+    run_seconds: float = 0.0
 
 
-def finish(session: Session, *, job_id: uuid.UUID, outcome: Outcome) -> None:
-    """Record how a running job ended."""
+def finish(session: Session, *, job_id: uuid.UUID, attempt: int, outcome: Outcome) -> bool:
+    """Record how attempt `attempt` of a running job ended; False if the job has moved on."""
+    values: dict[str, Any] = {
+        "status": outcome.status,
+        "stop_reason": outcome.stop_reason,
+        "final_metrics": outcome.final_metrics,
+        "best_epoch": outcome.best_epoch,
+        "best_metrics": outcome.best_metrics,
+        "error": outcome.error,
+        "lease_expires_at": None,
+        "run_seconds": Job.run_seconds + outcome.run_seconds,
+    }
+    if outcome.status == JobStatus.PAUSED:
+        values |= {"pause_requested": False, "queued_at": None}
+    else:
+        values["finished_at"] = _now()
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-        .values(
-            status=outcome.status,
-            finished_at=_now(),
-            stop_reason=outcome.stop_reason,
-            final_metrics=outcome.final_metrics,
-            best_epoch=outcome.best_epoch,
-            best_metrics=outcome.best_metrics,
-            error=outcome.error,
-        )
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempt == attempt)
+        .values(**values)
     )
-    if result.rowcount == 1:  # type: ignore[attr-defined]
-        data = {"reason": outcome.stop_reason} | ({"error": outcome.error} if outcome.error else {})
-        add_event(session, job_id=job_id, kind=outcome.status.value, epoch=outcome.epoch, **data)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    data = {"reason": outcome.stop_reason} | ({"error": outcome.error} if outcome.error else {})
+    add_event(session, job_id=job_id, kind=outcome.status.value, epoch=outcome.epoch, **data)
+    if outcome.status in FINISHED_STATUSES:
+        # after the child's UPDATE, in its transaction: the parent row lock orders siblings
+        cross_validation.child_finished(session, child_id=job_id)
+    return True

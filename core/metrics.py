@@ -14,8 +14,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.errors import RequestRejected
-from models import JobEvent, JobMetric
+from core.errors import JobNotFound, RequestRejected
+from models import Job, JobEvent, JobMetric, User
 
 LR = "lr"
 LR_PREFIX = "lr/"
@@ -87,6 +87,19 @@ def last_epoch(session: Session, *, job_id: uuid.UUID) -> int:
     """The newest stored epoch (0 for none); epochs are stored as a prefix 1..n, whole."""
     newest = session.scalar(select(func.max(JobMetric.epoch)).where(JobMetric.job_id == job_id))
     return int(newest or 0)
+
+
+def owned_last_epoch(session: Session, *, job_id: uuid.UUID, user: User) -> int:
+    """last_epoch, read by the statement that checks user may see the job (as get_for_owner).
+
+    A poll then costs one statement before its rows; the job row itself is not loaded.
+    """
+    newest = select(func.max(JobMetric.epoch)).where(JobMetric.job_id == Job.id)
+    query = select(Job.owner_id, newest.scalar_subquery()).where(Job.id == job_id)
+    row = session.execute(query).first()
+    if row is None or (row[0] != user.id and not user.is_admin):
+        raise JobNotFound(f"no job {job_id}")
+    return int(row[1] or 0)
 
 
 def recorded_keys(session: Session, *, job_id: uuid.UUID) -> list[str]:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     SWEEP_SECONDS: float = Field(default=15.0, gt=0)
     RESEND_SECONDS: float = Field(default=60.0, gt=0)
     MAX_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    # Redis redelivers a message unacknowledged this long; messages are acknowledged on receipt
+    BROKER_VISIBILITY_TIMEOUT: float = Field(default=3600.0, gt=0)
     # a checkpoint every checkpoint_every epochs, but not more often than this (always on stop)
     CHECKPOINT_MIN_SECONDS: float = Field(default=5.0, ge=0)
 

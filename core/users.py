@@ -38,9 +38,18 @@ def create(session: Session, *, name: str, is_admin: bool = False) -> tuple[User
     return user, issue_token(session, user=user)
 
 
-def get_by_token(session: Session, *, token: str) -> User | None:
-    query = select(User).join(ApiToken).where(ApiToken.token_sha256 == hash_token(token))
+def get_by_digest(session: Session, *, digest: str) -> User | None:
+    """The owner of the token with this SHA-256 digest, unless it was revoked."""
+    query = (
+        select(User)
+        .join(ApiToken)
+        .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None))
+    )
     return session.scalar(query)
+
+
+def get_by_token(session: Session, *, token: str) -> User | None:
+    return get_by_digest(session, digest=hash_token(token))
 
 
 def get_by_name(session: Session, *, name: str) -> User | None:

@@ -126,6 +126,12 @@ class Client:
                 break
         return found
 
+    def queue(self) -> list[dict[str, Any]]:
+        """Every queued job in the order it will run: position, job_id, priority, epochs,
+        queued_at, estimated_start_at, mine; name for your own jobs, owner for admins only."""
+        items: list[dict[str, Any]] = self.get_json(f"{API}/queue")["items"]
+        return items
+
     def catalog(self, kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """Every type of every kind (or of one kind) with its parameters and defaults."""
         if kind is None:

@@ -2,7 +2,7 @@
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -35,6 +35,7 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PAUSED = "paused"
 
 
 FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
@@ -124,6 +125,16 @@ class Job:
         return _datetime(self.data.get("finished_at"))
 
     @property
+    def queue_position(self) -> int | None:
+        """While queued: 1 runs next (as of the last read)."""
+        return self.data.get("queue_position")
+
+    @property
+    def estimated_start_at(self) -> datetime | None:
+        """While queued: when the server expects it to start, if it can tell."""
+        return _datetime(self.data.get("estimated_start_at"))
+
+    @property
     def _path(self) -> str:
         return f"{API}/jobs/{self.id}"
 
@@ -139,6 +150,38 @@ class Job:
         """Cancel: a queued job never starts, a running one stops after its current epoch."""
         self.data = self.client.request("POST", f"{self._path}/cancel").json()
         return self
+
+    def pause(self) -> "Job":
+        """Pause: a queued job leaves the queue, a running one checkpoints and stops."""
+        self.data = self.client.request("POST", f"{self._path}/pause").json()
+        return self
+
+    def resume(self) -> "Job":
+        """Put a paused job back in the queue; it continues from its last checkpoint."""
+        self.data = self.client.request("POST", f"{self._path}/resume").json()
+        return self
+
+    def clone(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        priority: int | None = None,
+        max_runtime_s: int | None = None,
+    ) -> "Job":
+        """Queue a copy of this job with its spec changed by overrides; returns the new job.
+
+        Args:
+            overrides: merged into the spec: mappings key by key, anything else replaced, e.g.
+                {"optimizer": {"lr": 0.001}, "training": {"epochs": 50}}.
+            name, priority, max_runtime_s: this job's unless given.
+        """
+        body: dict[str, Any] = {"overrides": dict(overrides or {})}
+        given = {"name": name, "priority": priority, "max_runtime_s": max_runtime_s}
+        body |= {key: value for key, value in given.items() if value is not None}
+        return Job(
+            self.client, self.client.request("POST", f"{self._path}/clone", json=body).json()
+        )
 
     def wait(
         self,

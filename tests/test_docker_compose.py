@@ -16,6 +16,10 @@ SERVICES = ("postgres", "redis", "migrate", "api", "worker")
 APP_SERVICES = ("migrate", "api", "worker")
 LONG_RUNNING_APP_SERVICES = ("api", "worker")
 
+REDIS_PASSWORD = "${REDIS_PASSWORD:?"
+REDIS_URL_WITH_PASSWORD = "redis://:" + REDIS_PASSWORD
+BACKING_PORTS = {"5432", "6379"}
+
 # `${NAME`, not preceded by another `$` (`$$` is a literal dollar sign in compose files),
 # followed by the operator if any: `-`/`:-` give a default, anything else does not.
 VARIABLE_RE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?")
@@ -208,7 +212,7 @@ def test_app_service_settings(name: str) -> None:
     broker_url = environment.get("GRADQ_BROKER_URL", "")
     assert database_url.startswith(("postgresql", "${GRADQ_DATABASE_URL:-postgresql")), database_url
     assert "@postgres:5432/" in database_url, database_url
-    assert "redis://redis:6379" in broker_url, broker_url
+    assert REDIS_URL_WITH_PASSWORD in broker_url, broker_url
     assert environment.get("GRADQ_DATA_DIR") == "/data"
     assert ("gradq-data", "/data") in _volume_sources(service)
 
@@ -248,3 +252,33 @@ def test_compose_variables_without_default_are_in_env_example() -> None:
     }
     missing = required - _env_example_names()
     assert not missing, f"variables without a default missing from .env.example: {missing}"
+
+
+def test_redis_requires_a_password_without_default() -> None:
+    command = _command("redis")
+    assert re.search(r"--requirepass\s+\$\{REDIS_PASSWORD:\?", command), command
+    # the healthcheck's redis-cli authenticates through REDISCLI_AUTH
+    assert _environment("redis").get("REDISCLI_AUTH", "").startswith(REDIS_PASSWORD)
+    flower = _command("flower")
+    assert f"--broker=${{GRADQ_BROKER_URL:-{REDIS_URL_WITH_PASSWORD}" in flower, flower
+    assert "@redis:6379/0}" in flower, flower
+
+
+def _published(service: dict[str, Any]) -> list[str]:
+    return [
+        str(port.get("target") if isinstance(port, dict) else port)
+        for port in service.get("ports", [])
+    ]
+
+
+@pytest.mark.parametrize("name", ["postgres", "redis"])
+def test_backing_services_are_not_published(name: str) -> None:
+    service = _service(name)
+    assert not service.get("ports"), f"{name!r} publishes {service.get('ports')!r} to the host"
+    assert service.get("network_mode") != "host", f"{name!r} shares the host's network"
+
+
+def test_no_service_publishes_a_backing_port() -> None:
+    for name, service in _services().items():
+        targets = {port.rsplit(":", 1)[-1].split("/")[0] for port in _published(service)}
+        assert not targets & BACKING_PORTS, f"{name!r} publishes {sorted(targets)}"

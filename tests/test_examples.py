@@ -150,7 +150,7 @@ def test_warmup_then_cosine(client: TestClient, alice: dict[str, str]) -> None:
 def _trained(name: str) -> tuple[float, float]:
     """The weight norm and test loss after training the example on the CPU."""
     run = build_run(TrainingSpec.model_validate(_spec(name)), torch.device("cpu"))
-    result = fit(run, ListSink(), should_stop=lambda: False)
+    result = fit(run, ListSink())
     weight = next(p for n, p in run.network.named_parameters() if n.endswith("weight"))
     return float(weight.detach().norm()), float(result.test_metrics["test_loss"])
 

@@ -4,19 +4,53 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import partial
+from typing import Any, Literal, Protocol
 
 import torch
 from torch.optim import LBFGS
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from training.checkpoint import LoopPosition, capture, restore
 from training.early_stopping import BestTracker, tracker_for
 from training.evaluation import evaluate, target_metrics
 from training.regularization import apply_max_norm, clip_gradients, penalized_weights, penalty
 from training.run import TrainingRun
 from training.sinks import MetricSink
 
-StopReason = Literal["completed", "cancelled", "early_stopped"]
+StopReason = Literal[
+    "completed", "cancelled", "early_stopped", "paused", "max_runtime_exceeded", "lease_lost"
+]
+# the fractions of the epochs at which an epoch_milestone event is logged
+MILESTONES = (0.25, 0.5, 0.75)
+
+
+class RunControl(Protocol):
+    """How the world outside the loop stops or checkpoints it."""
+
+    def interrupt(self) -> StopReason | None:
+        """Checked between batches: a reason to stop at once (cancel, lost lease, time limit)."""
+
+    def after_epoch(self, epoch: int, state: Callable[[], dict[str, Any]]) -> StopReason | None:
+        """Called once each epoch is recorded; may checkpoint (state() captures the run) and may
+        ask to stop at this epoch boundary (pause)."""
+
+
+class Uncontrolled:
+    """Runs to the end: nothing interrupts, nothing is checkpointed."""
+
+    def interrupt(self) -> StopReason | None:
+        return None
+
+    def after_epoch(self, epoch: int, state: Callable[[], dict[str, Any]]) -> StopReason | None:
+        del epoch, state
+        return None
+
+
+class _Interrupted(Exception):
+    def __init__(self, reason: StopReason) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class TrainingDiverged(Exception):
@@ -133,10 +167,12 @@ def _mean(first: torch.Tensor | None, total: torch.Tensor | None, seen: int) -> 
 
 
 def _train_epoch(
-    run: TrainingRun, weights: list[torch.Tensor]
+    run: TrainingRun, weights: list[torch.Tensor], control: RunControl
 ) -> tuple[dict[str, float], int, int]:
     totals = _EpochTotals()
     for xb, yb in _batches(run):
+        if totals.iterations and (reason := control.interrupt()) is not None:
+            raise _Interrupted(reason)
         out, data_loss, extra = _train_step(run, xb, yb, weights)
         if run.scheduler is not None and run.interval == "batch":
             run.scheduler.step()
@@ -183,10 +219,15 @@ def _lr_events(
 
 
 def _run_epoch(
-    run: TrainingRun, epoch: int, sink: MetricSink, step: int, weights: list[torch.Tensor]
+    run: TrainingRun,
+    epoch: int,
+    sink: MetricSink,
+    step: int,
+    weights: list[torch.Tensor],
+    control: RunControl,
 ) -> tuple[dict[str, float], int]:
     started = time.perf_counter()
-    metrics, iterations, seen = _train_epoch(run, weights)
+    metrics, iterations, seen = _train_epoch(run, weights, control)
     if not math.isfinite(metrics["train_loss"]):
         raise TrainingDiverged(epoch, metrics["train_loss"])
     if run.val is not None:
@@ -235,23 +276,56 @@ def _result(
     return FitResult(epoch, reason, metrics, tracker.best_epoch, tracker.best_metrics, test, best)
 
 
+def _milestones(epochs: int) -> dict[int, int]:
+    """Epoch -> percent done, for the milestone events of a run of `epochs` epochs."""
+    marks: dict[int, int] = {}
+    for fraction in MILESTONES:
+        epoch = math.ceil(epochs * fraction)
+        if 0 < epoch < epochs:
+            marks.setdefault(epoch, round(fraction * 100))
+    return marks
+
+
 def fit(
-    run: TrainingRun, sink: MetricSink, should_stop: Callable[[], bool] = lambda: False
+    run: TrainingRun,
+    sink: MetricSink,
+    control: RunControl | None = None,
+    resume_from: dict[str, Any] | None = None,
 ) -> FitResult:
-    """Train for run.epochs epochs, until early stopping, or until should_stop() says so."""
-    step = 0
-    metrics: dict[str, float] = {}
+    """Train for run.epochs epochs, until early stopping, or until control stops it.
+
+    resume_from is a checkpoint captured by this loop (training.checkpoint): the run continues
+    after its epoch, drawing the same random numbers an uninterrupted run would.
+    """
+    control = control or Uncontrolled()
     tracker = tracker_for(run.early_stopping, has_val=run.val is not None)
+    position = LoopPosition(epoch=0, step=0, metrics={})
+    if resume_from is not None:
+        position = restore(run, tracker, resume_from)
+    step, metrics = position.step, dict(position.metrics)
+    milestones = _milestones(run.epochs)
     # the same tensors all run long: restoring the best weights copies into them
     weights = penalized_weights(run.network)
     # once: evaluate() switches back to train mode when it is done
     run.network.train()
-    for epoch in range(1, run.epochs + 1):
-        metrics, step = _run_epoch(run, epoch, sink, step, weights)
+    for epoch in range(position.epoch + 1, run.epochs + 1):
+        try:
+            metrics, step = _run_epoch(run, epoch, sink, step, weights, control)
+        except _Interrupted as stop:
+            return _result(run, epoch - 1, stop.reason, metrics, tracker)
         sink.log_epoch(epoch, metrics, step)
+        if epoch in milestones:
+            sink.log_event("epoch_milestone", epoch, {"percent": milestones[epoch]})
         if tracker.update(epoch, metrics, run.network):
             _early_stop(run, tracker, sink, epoch)
             return _result(run, epoch, "early_stopped", metrics, tracker)
-        if epoch < run.epochs and should_stop():
-            return _result(run, epoch, "cancelled", metrics, tracker)
+        if epoch == run.epochs:
+            break
+        reason = control.after_epoch(
+            epoch, partial(capture, run, tracker, LoopPosition(epoch, step, metrics))
+        )
+        if reason is None:
+            reason = control.interrupt()
+        if reason is not None:
+            return _result(run, epoch, reason, metrics, tracker)
     return _result(run, run.epochs, "completed", metrics, tracker)

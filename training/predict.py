@@ -12,7 +12,9 @@ from safetensors.torch import save as save_tensors
 from torch import nn
 
 from training.build.data import TensorData
+from training.build.fitted import FittedPreprocessing
 from training.build.networks import build_meta_network, network_output_shape
+from training.build.preprocessing import preprocessing_transform
 from training.spec import TrainingSpec
 from training.spec.layers import EmbeddingSpec
 from training.spec.model import ModelSpec
@@ -42,7 +44,9 @@ class NetworkCard(BaseModel):
     """Everything needed to rebuild a job's network and to read its outputs.
 
     Rebuild: the layers of `model` in order, as training.build.networks.build_network does, on
-    inputs of `input_shape`; then load the safetensors weights with load_state_dict.
+    inputs of `input_shape`; then load the safetensors weights with load_state_dict. Raw samples
+    (of preprocessing.raw_shape) go through the preprocessing steps, fitted on the training
+    split, before the network; predictions do that for their inputs.
     """
 
     format: Literal["gradq.network/1"] = "gradq.network/1"
@@ -56,6 +60,11 @@ class NetworkCard(BaseModel):
     probabilities: Reading | None = Field(
         description="how outputs become class probabilities: softmax over dimension 1, an "
         "elementwise sigmoid, as they are, or null where outputs are no probabilities"
+    )
+    preprocessing: FittedPreprocessing | None = Field(
+        default=None,
+        description="the steps, with the statistics fitted on the training split, that turn raw "
+        "samples into the network's inputs; null where the network takes raw samples",
     )
     weights: dict[str, WeightsInfo] = Field(default={}, description="final and best")
 
@@ -90,6 +99,7 @@ def network_card(spec: TrainingSpec, data: TensorData) -> NetworkCard:
         num_classes=data.num_classes,
         loss=spec.loss.type,
         probabilities=_reading(spec.model, data.target_kind),
+        preprocessing=data.preprocessing,
     )
 
 
@@ -116,14 +126,29 @@ def card_from_weights(weights: bytes) -> NetworkCard:
     return NetworkCard.model_validate_json(header["__metadata__"][CARD_METADATA_KEY])
 
 
+def raw_shape(card: NetworkCard) -> tuple[int, ...]:
+    """One raw sample's shape: the network's input shape before any preprocessing."""
+    return card.preprocessing.raw_shape if card.preprocessing else card.input_shape
+
+
 def as_inputs(card: NetworkCard, inputs: Any, max_rows: int) -> torch.Tensor:
-    """A batch from JSON arrays; PredictInputError says what does not fit."""
-    expected = list(card.input_shape)
+    """The network's inputs from JSON arrays of raw samples, preprocessed as in training.
+
+    PredictInputError says what does not fit.
+    """
+    batch = _raw_batch(card, inputs, max_rows)
+    if card.preprocessing is None or not card.preprocessing.steps:
+        return batch
+    return preprocessing_transform(card.preprocessing)(batch)
+
+
+def _raw_batch(card: NetworkCard, inputs: Any, max_rows: int) -> torch.Tensor:
+    expected = list(raw_shape(card))
     if not isinstance(inputs, list) or not inputs:
         raise PredictInputError(f"give a non-empty list of samples, each of shape {expected}")
     if len(inputs) > max_rows:
         raise PredictInputError(f"at most {max_rows} samples at once; got {len(inputs)}")
-    if len(inputs) * math.prod(card.input_shape) > MAX_PREDICT_VALUES:
+    if len(inputs) * math.prod(expected) > MAX_PREDICT_VALUES:
         raise PredictInputError(f"at most {MAX_PREDICT_VALUES:,} numbers at once")
     try:
         batch = torch.tensor(inputs)

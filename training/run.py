@@ -38,6 +38,7 @@ class TrainingRun:
     regularization: RegularizationSpec
     early_stopping: EarlyStoppingSpec | None
     plateau_monitor: str | None
+    augmentation_generator: torch.Generator | None = None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -57,7 +58,9 @@ def build_run(
     splits = build_splits(spec.dataset, data_dir)
     torch.manual_seed(spec.training.seed)
     network = build_network(spec.model, splits.train.sample_shape).to(device)
-    add_augmentation(network, spec.dataset.augmentation, seed=spec.training.seed, device=device)
+    augmentation_generator = add_augmentation(
+        network, spec.dataset.augmentation, seed=spec.training.seed, device=device
+    )
     loss_fn = build_loss(spec.loss).to(device)
     optimizer = build_optimizer(spec.optimizer, network)
     n_steps = steps_per_epoch(len(splits.train), spec.training.batch_size, spec.training.drop_last)
@@ -86,4 +89,5 @@ def build_run(
         regularization=spec.regularization,
         early_stopping=spec.training.early_stopping,
         plateau_monitor=getattr(spec.scheduler, "monitor", None),
+        augmentation_generator=augmentation_generator,
     )

@@ -63,25 +63,65 @@ def _stratified(
     return parts
 
 
-def split_indices(
-    n: int, spec: SplitSpec, labels: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ascending sample indices of (train, val, test), drawn with numpy's Generator(spec.seed)."""
-    sizes = np.array(spec.sizes(n), dtype=np.int64)
-    if sizes[0] < 1:
-        raise ValueError(f"val and test take {n - sizes[0]} of {n} samples; none is left to train")
+def _parts(
+    n: int, sizes: np.ndarray, labels: np.ndarray | None, spec: SplitSpec
+) -> list[np.ndarray]:
+    """Ascending indices of n samples cut into parts of the given sizes, from Generator(seed).
+
+    Unstratified, the last part is cut first from the front of one permutation, so the test
+    split (always last) is the same whatever the other parts are.
+    """
     rng = np.random.default_rng(spec.seed)
     if spec.stratify:
         if labels is None:
             raise ValueError("stratify needs one class label per sample")
-        parts = _stratified(labels, sizes, rng)
-        train, val, test = (np.sort(np.concatenate(part)) for part in parts)
-        return train, val, test
+        return [np.sort(np.concatenate(part)) for part in _stratified(labels, sizes, rng)]
     order = rng.permutation(n)
-    test = order[: sizes[2]]
-    val = order[sizes[2] : sizes[2] + sizes[1]]
-    train = order[sizes[2] + sizes[1] :]
-    return np.sort(train), np.sort(val), np.sort(test)
+    backwards = np.split(order, np.cumsum(sizes[::-1])[:-1])
+    return [np.sort(part) for part in backwards[::-1]]
+
+
+def fold_indices(
+    n: int, spec: SplitSpec, labels: np.ndarray | None = None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Ascending sample indices of each of spec.folds folds, and of the test split held out first.
+
+    One draw cuts test and folds together, so every fold of a cross-validation sees the same
+    test split; stratified, every class's share in each fold is within one sample of exact.
+    """
+    if spec.folds is None:
+        raise ValueError("fold_indices needs a split with folds")
+    sizes = np.array([*spec.fold_sizes(n), spec.sizes(n)[2]], dtype=np.int64)
+    if sizes[:-1].min() < 1:
+        raise ValueError(f"{spec.folds} folds need at least {spec.folds} samples besides test")
+    *folds, test = _parts(n, sizes, labels, spec)
+    return folds, test
+
+
+def _fold_split(
+    n: int, spec: SplitSpec, labels: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    folds, test = fold_indices(n, spec, labels)
+    fold = spec.fold or 0
+    train = np.sort(np.concatenate([part for i, part in enumerate(folds) if i != fold]))
+    return train, folds[fold], test
+
+
+def split_indices(
+    n: int, spec: SplitSpec, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ascending sample indices of (train, val, test), drawn with numpy's Generator(spec.seed).
+
+    With folds, val is the spec's fold (fold 0 for a cross-validation parent) and train the
+    other folds.
+    """
+    if spec.folds is not None:
+        return _fold_split(n, spec, labels)
+    sizes = np.array(spec.sizes(n), dtype=np.int64)
+    if sizes[0] < 1:
+        raise ValueError(f"val and test take {n - sizes[0]} of {n} samples; none is left to train")
+    train, val, test = _parts(n, sizes, labels, spec)
+    return train, val, test
 
 
 def split_data(data: TensorData, spec: SplitSpec | None) -> Splits:

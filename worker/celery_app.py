@@ -3,7 +3,7 @@
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from core.db import get_engine
 from core.settings import get_settings
@@ -30,6 +30,10 @@ def create_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        app.conf.broker_transport_options = {
+            "visibility_timeout": settings.BROKER_VISIBILITY_TIMEOUT
+        }
     return app
 
 
@@ -40,3 +44,21 @@ celery_app = create_celery()
 def _dispose_inherited_engine(**_kwargs: Any) -> None:
     # A forked pool child must not reuse the parent's database connections.
     get_engine().dispose(close=False)
+
+
+_sweepers: list[Any] = []
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]
+def _start_sweeper(**_kwargs: Any) -> None:
+    from worker.sweeper import Sweeper  # imports the training stack: only in workers
+
+    sweeper = Sweeper(get_settings().SWEEP_SECONDS)
+    sweeper.start()
+    _sweepers.append(sweeper)
+
+
+@worker_shutdown.connect  # type: ignore[untyped-decorator]
+def _stop_sweeper(**_kwargs: Any) -> None:
+    for sweeper in _sweepers:
+        sweeper.stop()

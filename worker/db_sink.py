@@ -1,66 +1,90 @@
-"""DbMetricSink: buffers epochs and flushes them with a heartbeat, reading cancel requests."""
+"""DbMetricSink: buffers epochs and flushes them under the attempt's lease."""
 
 import logging
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from core import metrics
+from core import leases, metrics
 from core.db import session_scope
+from core.leases import Flags, LeaseLost
 from core.metrics import EpochRecord, EventRecord
-from models import Job
 
 log = logging.getLogger(__name__)
 
 
 class DbMetricSink:
-    """Writes epochs every flush_seconds at most (and on flush()): the loop never waits on SQL."""
+    """Writes epochs every flush_seconds at most (and on flush()): the loop never waits on SQL.
 
-    def __init__(self, job_id: uuid.UUID, *, engine: Engine, flush_seconds: float) -> None:
+    Every flush renews the attempt's lease in the same transaction and is refused once the job
+    has moved on to another attempt or status (LeaseLost), so a dead attempt writes nothing.
+    """
+
+    def __init__(
+        self,
+        job_id: uuid.UUID,
+        *,
+        engine: Engine,
+        flush_seconds: float,
+        attempt: int,
+        lease_seconds: float,
+    ) -> None:
         self.job_id = job_id
+        self.attempt = attempt
         self._engine = engine
         self._flush_seconds = flush_seconds
+        self.lease_seconds = lease_seconds
         self._buffer: list[EpochRecord] = []
         self._events: list[EventRecord] = []
         self._last_flush = time.monotonic()
-        self._cancel_requested = False
+        self.flags = Flags(cancel=False, pause=False)
+        self.lease_lost = False
 
     def log_epoch(self, epoch: int, metrics: Mapping[str, float], step: int) -> None:
         self._buffer.append(EpochRecord(epoch=epoch, step=step, values=dict(metrics)))
         if time.monotonic() - self._last_flush >= self._flush_seconds:
-            try:
-                self.flush()
-            except OperationalError:
-                # the database is busy or away: training goes on, the next flush retries
-                log.warning("job %s: metrics flush failed, retrying later", self.job_id)
-                self._last_flush = time.monotonic()
+            self.try_flush()
 
     def log_event(self, kind: str, epoch: int, data: Mapping[str, Any]) -> None:
         self._events.append(EventRecord(kind=kind, epoch=epoch, data=dict(data)))
 
-    def flush(self) -> None:
-        """Store buffered epochs, advance current_epoch and the heartbeat, read the cancel flag.
+    def try_flush(self) -> bool:
+        """flush(), but a busy or unreachable database only postpones it to the next epoch."""
+        try:
+            self.flush()
+        except OperationalError:
+            log.warning("job=%s event=flush_retry reason=database_unavailable", self.job_id)
+            self._last_flush = time.monotonic()
+            return False
+        except LeaseLost:
+            self.lease_lost = True
+            return False
+        return True
 
-        The buffer is emptied only once the transaction commits; rows stored by a flush whose
-        commit failed half-way are skipped by the insert-or-ignore of the retry.
+    def flush(self, **job_values: Any) -> None:
+        """Store buffered epochs and events, renew the lease, read the cancel and pause flags.
+
+        job_values are set on the job row in the same transaction. The buffer is emptied only
+        once the transaction commits; rows a failed commit stored half-way are skipped by the
+        insert-or-ignore of the retry.
         """
         records, events = list(self._buffer), list(self._events)
         with session_scope(self._engine) as session:
+            if records:
+                job_values.setdefault("current_epoch", records[-1].epoch)
+            flags = leases.hold(
+                session,
+                job_id=self.job_id,
+                attempt=self.attempt,
+                lease_seconds=self.lease_seconds,
+                **job_values,
+            )
             metrics.write_epochs(session, job_id=self.job_id, records=records)
             metrics.write_events(session, job_id=self.job_id, events=events)
-            values: dict[str, object] = {"heartbeat_at": datetime.now(UTC)}
-            if records:
-                values["current_epoch"] = records[-1].epoch
-            session.execute(update(Job).where(Job.id == self.job_id).values(**values))
-            cancel = session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id))
         del self._buffer[: len(records)], self._events[: len(events)]
-        self._cancel_requested = bool(cancel)
+        self.flags = flags
         self._last_flush = time.monotonic()
-
-    def cancel_requested(self) -> bool:
-        return self._cancel_requested

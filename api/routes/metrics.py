@@ -22,7 +22,6 @@ from api.schemas.metrics import (
     MetricsRead,
     MetricsSummaryRead,
     SeriesRead,
-    epoch_item,
 )
 from core import jobs, metrics, series
 from core.errors import JobNotFound, NotAuthenticated
@@ -51,6 +50,28 @@ EndQuery = Annotated[int | None, Query(ge=1, description="last epoch of the rang
 
 def _json(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _layout(keys: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The plain keys in stored order and the lr/<group> keys by group, as epoch_item has them."""
+    lrs = sorted((key for key in keys if key.startswith(LR_PREFIX)), key=lambda k: int(k[3:]))
+    return [key for key in keys if not key.startswith(LR_PREFIX)], lrs
+
+
+def _items(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """epoch_item of every row; the layout is worked out once per set of keys, not per row."""
+    layouts: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
+    items = []
+    for row in rows:
+        keys = tuple(row)
+        if (layout := layouts.get(keys)) is None:
+            layout = layouts[keys] = _layout(keys)
+        plain, lrs = layout
+        item = {key: row[key] for key in plain}
+        if lrs:
+            item[LR] = [row[key] for key in lrs]
+        items.append(item)
+    return items
 
 
 def _split(value: str | None) -> list[str]:
@@ -139,8 +160,7 @@ def read_job_metrics(
     format: Format = "json",
 ) -> Response:
     """Epochs after since_epoch, oldest first; downsampled keeping every bucket's extremes."""
-    jobs.get_for_owner(session, job_id=job_id, user=user)
-    last = metrics.last_epoch(session, job_id=job_id)
+    last = metrics.owned_last_epoch(session, job_id=job_id, user=user)
     if limit is None and max_points is None:
         limit = DEFAULT_LIMIT
     window = _window(since_epoch, start_epoch, end_epoch, last, limit)
@@ -154,7 +174,7 @@ def read_job_metrics(
         return remember(
             etag, _csv(rows, selected), "text/csv", {"X-Next-Since-Epoch": str(next_since)}
         )
-    body = {"items": [epoch_item(row) for row in rows], "next_since_epoch": next_since}
+    body = {"items": _items(rows), "next_since_epoch": next_since}
     return remember(etag, _json(body), "application/json")
 
 
@@ -183,8 +203,7 @@ def read_job_metrics_summary(
     keys: KeysQuery = None,
 ) -> Response:
     """Per series: the last value, the minimum and the maximum with their epochs."""
-    jobs.get_for_owner(session, job_id=job_id, user=user)
-    last = metrics.last_epoch(session, job_id=job_id)
+    last = metrics.owned_last_epoch(session, job_id=job_id, user=user)
     etag = etag_of("summary", job_id, last, keys)
     if cached := cached_response(request, etag):
         return cached

@@ -22,4 +22,4 @@ def create_user(body: UserCreate, session: SessionDep, _admin: AdminUser) -> Use
     """Create a user and return their token (shown only this once)."""
     user, token = users.create(session, name=body.name)
     session.commit()
-    return UserCreated(name=user.name, token=token)
+    return UserCreated(id=user.id, name=user.name, token=token)

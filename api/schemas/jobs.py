@@ -61,6 +61,10 @@ class JobRead(BaseModel):
 
 class JobDetail(JobRead):
     events: list[EventRead] = Field(description="the job's events, oldest first")
+    queue_position: int | None = Field(default=None, description="while queued: 1 runs next")
+    estimated_start_at: datetime | None = Field(
+        default=None, description="while queued: from the running jobs' measured epoch times"
+    )
 
 
 class JobCreated(JobRead):

@@ -1,5 +1,7 @@
 """HTTP models of users and tokens."""
 
+import uuid
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -10,5 +12,6 @@ class UserCreate(BaseModel):
 
 
 class UserCreated(BaseModel):
+    id: uuid.UUID
     name: str
     token: str = Field(description="shown only once; store it now")

@@ -193,9 +193,19 @@ def test_csv_has_a_column_per_key(
     assert len(rows) == 3
 
 
+def _claimed_sink(engine: Engine, job_id: str) -> DbMetricSink:
+    """The metric sink of a worker that has just claimed the job."""
+    with session_scope(engine) as session:
+        attempt = jobs.claim(session, job_id=uuid.UUID(job_id), worker="test", lease_seconds=60)
+    assert attempt is not None
+    return DbMetricSink(
+        uuid.UUID(job_id), engine=engine, flush_seconds=0.005, attempt=attempt, lease_seconds=60
+    )
+
+
 def _writer(engine: Engine, job_id: str, epochs: int) -> threading.Thread:
     def train() -> None:
-        sink = DbMetricSink(uuid.UUID(job_id), engine=engine, flush_seconds=0.005)
+        sink = _claimed_sink(engine, job_id)
         for epoch in range(1, epochs + 1):
             sink.log_epoch(epoch, {"train_loss": 1 / epoch, "lr/0": 0.1}, epoch)
         sink.flush()
@@ -329,9 +339,7 @@ def _train_with_events(engine: Engine, job_id: str, epochs: int) -> threading.Th
     """A running job that writes epochs, an lr event at epoch 100, and then succeeds."""
 
     def train() -> None:
-        with session_scope(engine) as session:
-            assert jobs.claim(session, job_id=uuid.UUID(job_id), worker="test")
-        sink = DbMetricSink(uuid.UUID(job_id), engine=engine, flush_seconds=0.005)
+        sink = _claimed_sink(engine, job_id)
         for epoch in range(1, epochs + 1):
             sink.log_epoch(epoch, {"train_loss": 1 / epoch, "lr/0": 0.1}, epoch)
             if epoch == 100:
@@ -339,7 +347,7 @@ def _train_with_events(engine: Engine, job_id: str, epochs: int) -> threading.Th
         sink.flush()
         outcome = Outcome(status=JobStatus.SUCCEEDED, stop_reason="completed", epoch=epochs)
         with session_scope(engine) as session:
-            jobs.finish(session, job_id=uuid.UUID(job_id), outcome=outcome)
+            jobs.finish(session, job_id=uuid.UUID(job_id), attempt=sink.attempt, outcome=outcome)
 
     return threading.Thread(target=train)
 

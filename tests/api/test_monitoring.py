@@ -127,7 +127,11 @@ def test_flower_is_an_optional_local_only_compose_service() -> None:
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     flower = compose["services"]["flower"]
     assert flower["profiles"] == ["monitoring"]
-    assert flower["command"][:2] == ["celery", "--broker=${GRADQ_BROKER_URL:-redis://redis:6379/0}"]
+    assert flower["command"][:2] == [
+        "celery",
+        "--broker=${GRADQ_BROKER_URL:-redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD in .env}"
+        "@redis:6379/0}",
+    ]
     assert all(str(port).startswith("127.0.0.1:") for port in flower["ports"])
     assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
     untouched = [name for name, service in compose["services"].items() if "profiles" in service]

@@ -92,8 +92,9 @@ def run_job(
     """Do what a worker does (claim, epochs through its metric sink, finish) without training."""
     engine, key = get_engine(), uuid.UUID(job_id)
     with session_scope(engine) as session:
-        assert jobs.claim(session, job_id=key, worker="test-worker")
-    sink = DbMetricSink(key, engine=engine, flush_seconds=0.0)
+        attempt = jobs.claim(session, job_id=key, worker="test-worker", lease_seconds=60)
+        assert attempt is not None
+    sink = DbMetricSink(key, engine=engine, flush_seconds=0.0, attempt=attempt, lease_seconds=60)
     for epoch in range(1, epochs + 1):
         values = {"train_loss": 1.0 / epoch, "train_accuracy": epoch / epochs, "lr/0": 0.01}
         sink.log_epoch(epoch, values, step=epoch)
@@ -107,7 +108,7 @@ def run_job(
         status=status, stop_reason=reason, epoch=epochs, final_metrics=final, error=error
     )
     with session_scope(engine) as session:
-        jobs.finish(session, job_id=key, outcome=outcome)
+        jobs.finish(session, job_id=key, attempt=attempt, outcome=outcome)
 
 
 def run_when_submitted(name: str, **kwargs: object) -> threading.Thread:

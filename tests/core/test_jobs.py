@@ -27,9 +27,9 @@ def _job(engine: Engine, owner: User) -> uuid.UUID:
 def test_claim_is_exclusive(any_engine: Engine) -> None:
     job_id = _job(any_engine, _user(any_engine))
     with session_scope(any_engine) as session:
-        assert jobs.claim(session, job_id=job_id, worker="w1")
+        assert jobs.claim(session, job_id=job_id, worker="w1", lease_seconds=60)
     with session_scope(any_engine) as session:
-        assert not jobs.claim(session, job_id=job_id, worker="w2")
+        assert not jobs.claim(session, job_id=job_id, worker="w2", lease_seconds=60)
         job = session.get_one(Job, job_id)
         assert (job.status, job.attempt, job.worker) == (JobStatus.RUNNING, 1, "w1")
         assert job.started_at is not None
@@ -43,7 +43,7 @@ def test_cancelled_queued_job_cannot_be_claimed(any_engine: Engine) -> None:
         job = jobs.request_cancel(session, job=session.get_one(Job, job_id))
         assert job.status == JobStatus.CANCELLED
     with session_scope(any_engine) as session:
-        assert not jobs.claim(session, job_id=job_id, worker="w")
+        assert not jobs.claim(session, job_id=job_id, worker="w", lease_seconds=60)
         with pytest.raises(JobNotCancellable):
             jobs.request_cancel(session, job=session.get_one(Job, job_id))
 
@@ -51,7 +51,7 @@ def test_cancelled_queued_job_cannot_be_claimed(any_engine: Engine) -> None:
 def test_cancelling_a_running_job_sets_the_flag_only(any_engine: Engine) -> None:
     job_id = _job(any_engine, _user(any_engine))
     with session_scope(any_engine) as session:
-        jobs.claim(session, job_id=job_id, worker="w")
+        jobs.claim(session, job_id=job_id, worker="w", lease_seconds=60)
     with session_scope(any_engine) as session:
         job = jobs.request_cancel(session, job=session.get_one(Job, job_id))
         assert (job.status, job.cancel_requested) == (JobStatus.RUNNING, True)
@@ -71,7 +71,7 @@ def test_list_is_newest_first_filtered_and_paginated(any_engine: Engine) -> None
     ids = [_job(any_engine, owner) for _ in range(5)]
     _job(any_engine, _user(any_engine))
     with session_scope(any_engine) as session:
-        jobs.claim(session, job_id=ids[1], worker="w")
+        jobs.claim(session, job_id=ids[1], worker="w", lease_seconds=60)
     seen: list[uuid.UUID] = []
     cursor = None
     with session_scope(any_engine) as session:

@@ -46,9 +46,12 @@ def test_stream_metrics_and_results_of_a_live_job(stack: Stack) -> None:
         assert [event for event, _ in received if event != "epoch"] == [
             "queued",
             "started",
+            *["epoch_milestone"] * 3,
             "succeeded",
             "end",
         ]
+        milestones = [data for event, data in received if event == "epoch_milestone"]
+        assert [data["data"]["percent"] for data in milestones] == [25, 50, 75]
 
         url = f"/api/v1/jobs/{job_id}/metrics"
         page = client.get(url, params={"max_points": 100, "keys": "train_loss"})

@@ -1,8 +1,11 @@
 """run_job on the suite database: success, duplicates, divergence, cancellation."""
 
+import threading
+import time
 import uuid
 from typing import Any
 
+import torch
 from safetensors.torch import load as load_tensors
 from sqlalchemy import Engine, func, select
 
@@ -10,7 +13,7 @@ from core import artifacts, jobs, metrics, users
 from core.db import session_scope
 from models import Job, JobMetric, JobStatus
 from tests.helpers import moons_spec
-from worker.runner import run_job
+from worker.runner import failure_for, run_job
 
 
 def _queued(engine: Engine, spec: dict[str, Any]) -> uuid.UUID:
@@ -41,7 +44,19 @@ def test_run_writes_every_epoch_and_succeeds(migrated_database: Engine) -> None:
         row["train_loss"] for row in _rows(migrated_database, job_id)
     )
     assert [row["epoch"] for row in _rows(migrated_database, job_id)] == list(range(1, 31))
-    assert _event_kinds(migrated_database, job_id) == ["queued", "started", "succeeded"]
+    assert _event_kinds(migrated_database, job_id) == [
+        "queued",
+        "started",
+        *["epoch_milestone"] * 3,
+        "succeeded",
+    ]
+    with session_scope(migrated_database) as session:
+        milestones = [
+            (event.epoch, event.data["percent"])
+            for event in metrics.read_events(session, job_id=job_id)
+            if event.kind == "epoch_milestone"
+        ]
+    assert milestones == [(8, 25), (15, 50), (23, 75)]
 
 
 def _rows(engine: Engine, job_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -88,7 +103,7 @@ def test_diverging_run_fails_with_a_reason_and_keeps_earlier_epochs(
         assert failed.data["reason"] == "non_finite_loss"
 
 
-def test_cancel_flag_stops_at_an_epoch_boundary(migrated_database: Engine) -> None:
+def test_cancel_flag_stops_the_run(migrated_database: Engine) -> None:
     job_id = _queued(migrated_database, moons_spec(epochs=1_000_000))
     with session_scope(migrated_database) as session:
         session.get_one(Job, job_id).cancel_requested = True
@@ -116,7 +131,7 @@ def test_early_stopping_is_an_event_and_a_stop_reason(migrated_database: Engine)
         "started",
         "early_stopped",
         "succeeded",
-    ]
+    ]  # 3 epochs of 500: before the first milestone
 
 
 def test_a_finished_run_leaves_weights_card_summary_and_points(migrated_database: Engine) -> None:
@@ -149,3 +164,54 @@ def test_a_failed_run_leaves_no_weights(migrated_database: Engine) -> None:
     run_job(job_id, migrated_database)
     assert _job(migrated_database, job_id).status == JobStatus.FAILED
     assert not artifacts.job_dir(job_id).exists()
+
+
+def test_cuda_out_of_memory_fails_the_job_without_a_retry() -> None:
+    outcome = failure_for(
+        torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+    )
+    assert (outcome.status, outcome.stop_reason) == (JobStatus.FAILED, "cuda_oom")
+    assert outcome.error is not None
+    assert "Tried to allocate" in outcome.error
+
+
+def test_max_runtime_cancels_the_run_and_keeps_its_results(migrated_database: Engine) -> None:
+    job_id = _queued(migrated_database, moons_spec(epochs=1_000_000))
+    with session_scope(migrated_database) as session:
+        session.get_one(Job, job_id).max_runtime_s = 1
+    run_job(job_id, migrated_database)
+    job = _job(migrated_database, job_id)
+    assert (job.status, job.stop_reason) == (JobStatus.CANCELLED, "max_runtime_exceeded")
+    assert 0 < job.current_epoch < 1_000_000
+    assert job.run_seconds >= 1
+    assert (artifacts.job_dir(job_id) / "final.safetensors").is_file()
+
+
+def _metric_series(engine: Engine, job_id: uuid.UUID) -> list[tuple[int, float, float]]:
+    return [(r["epoch"], r["train_loss"], r["lr/0"]) for r in _rows(engine, job_id)]
+
+
+def test_pause_checkpoints_and_a_resumed_run_continues_from_it(migrated_database: Engine) -> None:
+    spec = moons_spec(epochs=20_000)
+    job_id = _queued(migrated_database, spec)
+    worker = threading.Thread(target=run_job, args=(job_id, migrated_database))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while _job(migrated_database, job_id).current_epoch == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with session_scope(migrated_database) as session:
+        session.get_one(Job, job_id).pause_requested = True
+    worker.join()
+    paused = _job(migrated_database, job_id)
+    assert paused.status == JobStatus.PAUSED
+    assert 0 < paused.checkpoint_epoch == paused.current_epoch < 20_000
+    assert artifacts.checkpoint_path(job_id, paused.checkpoint_epoch).is_file()
+    with session_scope(migrated_database) as session:
+        session.get_one(Job, job_id).status = JobStatus.QUEUED
+    run_job(job_id, migrated_database)
+    resumed = _job(migrated_database, job_id)
+    assert (resumed.status, resumed.attempt) == (JobStatus.SUCCEEDED, 2)
+    whole_id = _queued(migrated_database, spec)
+    run_job(whole_id, migrated_database)
+    assert _metric_series(migrated_database, job_id) == _metric_series(migrated_database, whole_id)
+    assert not list((artifacts.job_dir(job_id) / "checkpoints").glob("*.pt"))

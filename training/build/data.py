@@ -1,5 +1,6 @@
 """Data sets from data set specs, as float features and targets in torch tensors."""
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from sklearn import datasets as sk_datasets
 
 from training.build import data_files
 from training.build.data_tensors import TensorData, encode_labels, features
-from training.build.preprocessing import fit_preprocessing, preprocess
+from training.build.preprocessing import fit_preprocessing, preprocess, preprocessing_transform
 from training.registry import Registry
 from training.spec.data import (
     BlobsSpec,
@@ -241,5 +242,6 @@ def build_dataset(
 
 
 def _prepared(data: TensorData, spec: DatasetBase) -> TensorData:
-    apply = fit_preprocessing(spec.preprocessing, data.x)
-    return TensorData(apply(data.x), data.y, data.target_kind, data.num_classes)
+    fitted = fit_preprocessing(spec.preprocessing, data.x)
+    x = preprocessing_transform(fitted)(data.x)
+    return dataclasses.replace(data, x=x, preprocessing=fitted)

@@ -33,7 +33,14 @@ class DataReport(BaseModel):
     target_shape: tuple[int, ...]
     target_kind: str
     num_classes: int | None
-    splits: dict[str, SplitReport] = Field(description="train, and val and test when held out")
+    splits: dict[str, SplitReport] = Field(
+        description="train, and val and test when held out; with folds, train and val are those "
+        "of the spec's fold (fold 0 for a cross-validation parent)"
+    )
+    folds: int | None = Field(default=None, description="cross-validation folds, if any")
+    fold_sizes: list[int] | None = Field(
+        default=None, description="samples each fold validates on; the test split is shared"
+    )
 
 
 def _counts(labels: torch.Tensor | None) -> dict[str, int] | None:
@@ -65,4 +72,6 @@ def data_report(
         splits={
             name: SplitReport(n_samples=n, class_counts=counts[name]) for name, n in held.items()
         },
+        folds=spec.split.folds if spec.split else None,
+        fold_sizes=spec.split.fold_sizes(sum(sizes)) or None if spec.split else None,
     )

@@ -6,17 +6,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from training.build.fitted import FittedPreprocessing
 from training.spec.targets import TargetKind
 
 
 @dataclass(frozen=True)
 class TensorData:
-    """Features x (N, ...) and targets y (N, ...), with the kind of target y holds."""
+    """Features x (N, ...) and targets y (N, ...), with the kind of target y holds.
+
+    preprocessing: the fitted steps x went through, which raw samples need before the network.
+    """
 
     x: torch.Tensor
     y: torch.Tensor
     target_kind: TargetKind
     num_classes: int | None = None
+    preprocessing: FittedPreprocessing | None = None
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

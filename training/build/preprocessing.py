@@ -10,10 +10,17 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from pydantic import BaseModel
 from torch import nn
 from torch.nn import functional as F
 
 from training.build.data_tensors import TensorData
+from training.build.fitted import (
+    FittedMinMaxScaler,
+    FittedPreprocessing,
+    FittedStandardScaler,
+    FittedStep,
+)
 from training.registry import Registry
 from training.spec.base import SpecModel
 from training.spec.preprocessing import (
@@ -38,17 +45,31 @@ def _reduced_dims(x: torch.Tensor, per_channel: bool) -> tuple[int, ...]:
     return (0, *range(2, x.dim())) if per_channel else (0,)
 
 
-def _standard_scaler(step: SpecModel, train_x: torch.Tensor) -> Transform:
+def _values(t: torch.Tensor) -> list[float]:
+    values: list[float] = t.flatten().tolist()
+    return values
+
+
+def _laid_out(values: list[float], shape: tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
+    """Statistics laid out in shape, as a (1, *shape) tensor of x's dtype on x's device."""
+    return torch.tensor(values, dtype=x.dtype, device=x.device).view(1, *shape)
+
+
+def _standard_scaler(step: SpecModel, train_x: torch.Tensor) -> FittedStep:
     assert isinstance(step, StandardScalerSpec)
     dims = _reduced_dims(train_x, step.per_channel)
-    mean = train_x.mean(dim=dims, keepdim=True) if step.with_mean else torch.zeros(())
-    std = train_x.std(dim=dims, keepdim=True, correction=0) if step.with_std else torch.ones(())
+    mean = train_x.mean(dim=dims, keepdim=True)
+    std = train_x.std(dim=dims, keepdim=True, correction=0)
     # scikit-learn's StandardScaler leaves a constant feature unscaled
     std = torch.where(std == 0, torch.ones_like(std), std)
-    return lambda x: (x - mean.to(x.device)) / std.to(x.device)
+    return FittedStandardScaler(
+        shape=tuple(mean.shape[1:]),
+        mean=_values(mean) if step.with_mean else None,
+        std=_values(std) if step.with_std else None,
+    )
 
 
-def _min_max_scaler(step: SpecModel, train_x: torch.Tensor) -> Transform:
+def _min_max_scaler(step: SpecModel, train_x: torch.Tensor) -> FittedStep:
     assert isinstance(step, MinMaxScalerSpec)
     dims = _reduced_dims(train_x, step.per_channel)
     low, high = step.feature_range
@@ -56,10 +77,39 @@ def _min_max_scaler(step: SpecModel, train_x: torch.Tensor) -> Transform:
     data_range = train_x.amax(dim=dims, keepdim=True) - data_min
     scale = (high - low) / torch.where(data_range == 0, torch.ones_like(data_range), data_range)
     offset = low - data_min * scale
+    return FittedMinMaxScaler(
+        shape=tuple(scale.shape[1:]),
+        scale=_values(scale),
+        offset=_values(offset),
+        clip=step.feature_range if step.clip else None,
+    )
+
+
+def _as_given(step: SpecModel, _train_x: torch.Tensor) -> FittedStep:
+    """A step that learns nothing from the training split."""
+    assert isinstance(step, NormalizeSpec | ResizeSpec | CenterCropSpec)
+    return step
+
+
+def _standardize(step: SpecModel) -> Transform:
+    assert isinstance(step, FittedStandardScaler)
+    mean, std, shape = step.mean, step.std, step.shape
 
     def transform(x: torch.Tensor) -> torch.Tensor:
-        out = x * scale.to(x.device) + offset.to(x.device)
-        return out.clamp(low, high) if step.clip else out
+        if mean is not None:
+            x = x - _laid_out(mean, shape, x)
+        return x if std is None else x / _laid_out(std, shape, x)
+
+    return transform
+
+
+def _rescale(step: SpecModel) -> Transform:
+    assert isinstance(step, FittedMinMaxScaler)
+    clip = step.clip
+
+    def transform(x: torch.Tensor) -> torch.Tensor:
+        out = x * _laid_out(step.scale, step.shape, x) + _laid_out(step.offset, step.shape, x)
+        return out if clip is None else out.clamp(*clip)
 
     return transform
 
@@ -68,7 +118,7 @@ def _channel_view(values: list[float], x: torch.Tensor) -> torch.Tensor:
     return torch.tensor(values, dtype=x.dtype, device=x.device).view(1, -1, *[1] * (x.dim() - 2))
 
 
-def _normalize(step: SpecModel, _train_x: torch.Tensor) -> Transform:
+def _normalize(step: SpecModel) -> Transform:
     assert isinstance(step, NormalizeSpec)
     return lambda x: (x - _channel_view(step.mean, x)) / _channel_view(step.std, x)
 
@@ -79,7 +129,7 @@ def _as_images(x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
     return x.reshape(x.shape[0], -1, *x.shape[-2:]), lead
 
 
-def _resize(step: SpecModel, _train_x: torch.Tensor) -> Transform:
+def _resize(step: SpecModel) -> Transform:
     assert isinstance(step, ResizeSpec)
     smooth = step.interpolation in {"bilinear", "bicubic"}
 
@@ -97,7 +147,7 @@ def _resize(step: SpecModel, _train_x: torch.Tensor) -> Transform:
     return transform
 
 
-def _center_crop(step: SpecModel, _train_x: torch.Tensor) -> Transform:
+def _center_crop(step: SpecModel) -> Transform:
     """torchvision's center_crop: pad with 0 where the image is smaller, then cut the centre."""
     assert isinstance(step, CenterCropSpec)
     height, width = step.size
@@ -116,25 +166,29 @@ def _center_crop(step: SpecModel, _train_x: torch.Tensor) -> Transform:
     return transform
 
 
-PREPROCESSING: Registry[SpecModel, Callable[[SpecModel, torch.Tensor], Transform]] = Registry(
+PREPROCESSING: Registry[SpecModel, Callable[[SpecModel, torch.Tensor], FittedStep]] = Registry(
     "preprocessing step",
     {
         StandardScalerSpec: _standard_scaler,
         MinMaxScalerSpec: _min_max_scaler,
-        NormalizeSpec: _normalize,
-        ResizeSpec: _resize,
-        CenterCropSpec: _center_crop,
+        NormalizeSpec: _as_given,
+        ResizeSpec: _as_given,
+        CenterCropSpec: _as_given,
     },
 )
 
+FITTED_TRANSFORMS: dict[type[BaseModel], Callable[[SpecModel], Transform]] = {
+    FittedStandardScaler: _standardize,
+    FittedMinMaxScaler: _rescale,
+    NormalizeSpec: _normalize,
+    ResizeSpec: _resize,
+    CenterCropSpec: _center_crop,
+}
 
-def fit_preprocessing(steps: list[PreprocessingStep], train_x: torch.Tensor) -> Transform:
-    """The steps in order, each fitted on the training features as the earlier steps leave them."""
-    transforms: list[Transform] = []
-    for step in steps:
-        transform = PREPROCESSING.builder(step)(step, train_x)
-        train_x = transform(train_x)
-        transforms.append(transform)
+
+def preprocessing_transform(fitted: FittedPreprocessing) -> Transform:
+    """Raw samples to network inputs, the same function in training and in predictions."""
+    transforms = [FITTED_TRANSFORMS[type(step)](step) for step in fitted.steps]  # type: ignore[arg-type]
 
     def apply(x: torch.Tensor) -> torch.Tensor:
         for transform in transforms:
@@ -144,14 +198,30 @@ def fit_preprocessing(steps: list[PreprocessingStep], train_x: torch.Tensor) -> 
     return apply
 
 
+def fit_preprocessing(steps: list[PreprocessingStep], train_x: torch.Tensor) -> FittedPreprocessing:
+    """The steps in order, each fitted on the training features as the earlier steps leave them."""
+    fitted = FittedPreprocessing(raw_shape=tuple(train_x.shape[1:]))
+    for step in steps:
+        fitted_step = PREPROCESSING.builder(step)(step, train_x)
+        train_x = FITTED_TRANSFORMS[type(fitted_step)](fitted_step)(train_x)  # type: ignore[arg-type]
+        fitted.steps.append(fitted_step)
+    return fitted
+
+
 def preprocess(splits: Splits, steps: list[PreprocessingStep]) -> Splits:
-    """Every split transformed by the steps fitted on the training split only."""
+    """Every split transformed by the steps fitted on the training split only.
+
+    Each split keeps the fitted steps, which a trained network's card carries.
+    """
     if not steps:
         return splits
-    apply = fit_preprocessing(steps, splits.train.x)
+    fitted = fit_preprocessing(steps, splits.train.x)
+    apply = preprocessing_transform(fitted)
 
     def prepared(data: TensorData | None) -> TensorData | None:
-        return None if data is None else dataclasses.replace(data, x=apply(data.x).contiguous())
+        if data is None:
+            return None
+        return dataclasses.replace(data, x=apply(data.x).contiguous(), preprocessing=fitted)
 
     train = prepared(splits.train)
     assert train is not None
@@ -224,10 +294,13 @@ def build_augmentation(steps: list[AugmentationStep], generator: torch.Generator
 
 def add_augmentation(
     network: nn.Module, steps: list[AugmentationStep], *, seed: int, device: torch.device
-) -> None:
-    """Augment the network's input while it trains, from a generator seeded with seed + 1."""
+) -> torch.Generator | None:
+    """Augment the network's input while it trains, from a generator seeded with seed + 1.
+
+    Returns that generator (None without augmentation): a checkpoint saves its state.
+    """
     if not steps:
-        return
+        return None
     generator = torch.Generator(device=device).manual_seed(seed + 1)
     augment = build_augmentation(steps, generator)
 
@@ -237,3 +310,4 @@ def add_augmentation(
         return (augment(args[0]), *args[1:])
 
     network.register_forward_pre_hook(hook)
+    return generator

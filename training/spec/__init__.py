@@ -27,6 +27,14 @@ class TrainingOptions(SpecModel):
     seed: int = Field(default=0, ge=0, lt=2**63)
     device: Device = "auto"
     early_stopping: EarlyStoppingSpec | None = None
+    checkpoint_every: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "checkpoint every n epochs (at most once per GRADQ_CHECKPOINT_MIN_SECONDS), so a "
+            "requeued job resumes there; 0: only when the job is paused"
+        ),
+    )
 
 
 class TrainingSpec(SpecModel):
@@ -73,7 +81,7 @@ class TrainingSpec(SpecModel):
         names = {"loss", *TARGET_METRICS[self.dataset.target_kind]}
         recorded = {f"train_{name}" for name in names}
         split = self.dataset.split
-        if split is not None and split.val:
+        if split is not None and (split.val or split.folds):
             recorded |= {f"val_{name}" for name in names}
         if self.regularization.l1 or self.regularization.l2:
             recorded.add("train_penalty")

@@ -105,6 +105,10 @@ class DatasetBase(SpecModel):
         sizes = self.split_sizes()
         if self.split is None or sizes is None:
             return []
+        folds = self.split.fold_sizes(sum(sizes))
+        if folds and min(folds) < 1:
+            message = f"{len(folds)} folds need at least {len(folds)} samples besides the test ones"
+            return [(("split", "folds"), f"{message}; there are {sum(folds)}", len(folds))]
         if sizes[0] < 1:
             message = f"val and test take {sizes[1] + sizes[2]} of {sum(sizes)} samples"
             return [(("split",), f"{message}; training needs at least one", None)]

@@ -10,6 +10,7 @@ from training.spec.base import SpecModel
 Shape = tuple[int, ...]
 # a held-out split as a count of samples (an int) or as a fraction of them (a float below 1)
 SplitSize = Annotated[int, Field(ge=0)] | Annotated[float, Field(ge=0.0, lt=1.0)]
+MAX_FOLDS = 20
 Size2d = tuple[Annotated[int, Field(ge=1, le=16_384)], Annotated[int, Field(ge=1, le=16_384)]]
 
 
@@ -25,12 +26,20 @@ class SplitSpec(SpecModel):
     drawn with numpy's Generator(seed), independent of training.seed, so runs that differ only
     in their training seed see the same split. stratify keeps every class's share in each split
     within one sample of exact.
+
+    With folds = k, the test samples are held out first (the same for every fold) and the rest
+    is cut into k folds: fold i validates on fold i and trains on the other k - 1. A spec with
+    folds and no fold is a cross-validation parent; its child jobs each name their fold.
     """
 
     val: SplitSize = 0.0
     test: SplitSize = 0.0
     stratify: bool = False
     seed: int = Field(default=0, ge=0, lt=2**32)
+    folds: int | None = Field(default=None, ge=2, le=MAX_FOLDS)
+    fold: int | None = Field(
+        default=None, ge=0, lt=MAX_FOLDS, description="the fold this job validates on (0-based)"
+    )
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> Self:
@@ -39,9 +48,30 @@ class SplitSpec(SpecModel):
             raise ValueError("val + test must leave a share for training (sum below 1)")
         return self
 
+    @model_validator(mode="after")
+    def _folds_consistent(self) -> Self:
+        if self.folds is not None and self.val:
+            raise ValueError("folds and val exclude each other: each fold is the validation split")
+        if self.fold is not None and self.folds is None:
+            raise ValueError("fold needs folds")
+        if self.fold is not None and self.folds is not None and self.fold >= self.folds:
+            raise ValueError(f"fold must be below folds ({self.folds}); got {self.fold}")
+        return self
+
+    def fold_sizes(self, n: int) -> list[int]:
+        """Samples per fold of n samples, the first (n - test) % folds one larger; [] without."""
+        if self.folds is None:
+            return []
+        rest = max(n - _count(self.test, n), 0)
+        return [rest // self.folds + (i < rest % self.folds) for i in range(self.folds)]
+
     def sizes(self, n: int) -> tuple[int, int, int]:
-        """(train, val, test) sample counts for n samples; train may come out below 1."""
-        val, test = _count(self.val, n), _count(self.test, n)
+        """(train, val, test) sample counts for n samples; train may come out below 1.
+
+        With folds, val is the size of this spec's fold (fold 0 for a cross-validation parent).
+        """
+        test = _count(self.test, n)
+        val = self.fold_sizes(n)[self.fold or 0] if self.folds else _count(self.val, n)
         return n - val - test, val, test
 
 

@@ -10,6 +10,8 @@ import { href } from "../router.js";
 import { progress, statusBadge } from "./status.js";
 import { eventRows, findSummary, metricsTable, summaryTable } from "./summary.js";
 
+const REDRAW_MS = 100;
+
 const CHARTS = [
   { id: "chart-loss", title: "Loss", match: /(_loss|_penalty)$/ },
   { id: "chart-quality", title: "Accuracy / R² / MAE", match: /^(train|val)_(accuracy|r2|mae)$/ },
@@ -117,7 +119,16 @@ export function jobView(root, { params: [jobId] }) {
     }
   }
 
+  // a fast job streams hundreds of epochs a second: redraw at most every REDRAW_MS, not per row
+  let redrawTimer = null;
   function onMetrics() {
+    redrawTimer ??= setTimeout(() => {
+      redrawTimer = null;
+      redraw();
+    }, REDRAW_MS);
+  }
+
+  function redraw() {
     for (const { chart, match } of charts) {
       const keys = store.keys().filter((key) => match.test(key));
       chart.set(
@@ -250,6 +261,7 @@ export function jobView(root, { params: [jobId] }) {
   );
   return () => {
     stop();
+    clearTimeout(redrawTimer);
     for (const { chart } of charts) chart.destroy();
     if (boundaryUrl) URL.revokeObjectURL(boundaryUrl);
   };
