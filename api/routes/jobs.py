@@ -150,6 +150,15 @@ def list_jobs(
     """The caller's jobs, newest first."""
     page = jobs.list_for_owner(session, user=user, status=status, limit=limit, cursor=cursor)
     items = [JobRead.model_validate(job) for job in page.items]
+    if any(item.status == JobStatus.QUEUED for item in items):
+        # one look at the queue for the whole page
+        places = {
+            entry.job.id: entry for entry in scheduling.queue_view(session, now=datetime.now(UTC))
+        }
+        for item in items:
+            if (entry := places.get(item.id)) is not None:
+                item.queue_position = entry.position
+                item.estimated_start_at = entry.estimated_start_at
     return JobPage(items=items, next_cursor=page.next_cursor)
 
 

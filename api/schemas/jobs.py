@@ -57,14 +57,14 @@ class JobRead(BaseModel):
     best_epoch: int | None
     best_metrics: dict[str, Any] | None
     spec: dict[str, Any]
-
-
-class JobDetail(JobRead):
-    events: list[EventRead] = Field(description="the job's events, oldest first")
     queue_position: int | None = Field(default=None, description="while queued: 1 runs next")
     estimated_start_at: datetime | None = Field(
         default=None, description="while queued: from the running jobs' measured epoch times"
     )
+
+
+class JobDetail(JobRead):
+    events: list[EventRead] = Field(description="the job's events, oldest first")
 
 
 class JobCreated(JobRead):

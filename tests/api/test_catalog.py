@@ -77,3 +77,17 @@ def test_preview_refusals_name_the_problem(client: TestClient, alice: Headers) -
     refused = _preview(client, alice, optimizer=optimizer, scheduler=evil, epochs=3)
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["field"] == "scheduler.lr_lambda"
+
+
+@pytest.mark.parametrize("layer", ["", "a.b", "x" * 65])
+def test_a_parameter_group_naming_no_possible_layer_is_a_422(
+    client: TestClient, alice: Headers, layer: str
+) -> None:
+    body = {
+        "epochs": 3,
+        "optimizer": {"type": "SGD", "lr": 0.1, "param_groups": [{"layers": [layer], "lr": 0.5}]},
+        "scheduler": {"type": "StepLR", "step_size": 1},
+    }
+    response = client.post("/api/v1/schedules/preview", json=body, headers=alice)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["field"] == "optimizer.param_groups.0.layers.0"

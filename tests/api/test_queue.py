@@ -70,3 +70,15 @@ def test_a_queued_job_shows_its_place(client: TestClient, alice: Headers) -> Non
 
 def test_the_queue_needs_a_token(client: TestClient) -> None:
     assert client.get("/api/v1/queue").status_code == 401
+
+
+def test_the_job_list_shows_queue_positions(client: TestClient, alice: Headers) -> None:
+    first, second = _submit(client, alice, "first"), _submit(client, alice, "second")
+    listed = {
+        item["id"]: item["queue_position"]
+        for item in client.get("/api/v1/jobs", headers=alice).json()["items"]
+    }
+    seen = _queue(client, alice)
+    assert listed[first] == seen[first]["position"]
+    assert listed[second] == seen[second]["position"]
+    assert listed[first] < listed[second]

@@ -22,7 +22,9 @@ LookaheadAlpha = Annotated[
 class ParamGroupSpec(SpecModel):
     """The parameters of some named layers, with their own optimizer options."""
 
-    layers: list[str] = Field(min_length=1, description="layer names, as ModelSpec.layer_names()")
+    layers: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")]] = Field(
+        min_length=1, description="layer names, as ModelSpec.layer_names()"
+    )
     lr: PositiveLr | None = None
     weight_decay: NonNegative | None = None
     momentum: NonNegative | None = None
