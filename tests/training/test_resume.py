@@ -88,6 +88,25 @@ def test_every_optimizer_resumes_exactly(optimizer: dict[str, Any], tmp_path: Pa
 
 
 @pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"type": "LBFGS", "lr": 0.5, "max_iter": 4, "history_size": 5},
+        # k=4 slow steps straddle the checkpoint after epoch 3
+        {"type": "Lookahead", "k": 4, "alpha": 0.6, "optimizer": {"type": "Adam", "lr": 0.05}},
+        {"type": "Ranger", "lr": 0.05, "weight_decay": 0.1},
+    ],
+    ids=["LBFGS", "Lookahead", "Ranger"],
+)
+def test_lbfgs_and_the_wrapping_optimizers_resume_exactly(
+    optimizer: dict[str, Any], tmp_path: Path
+) -> None:
+    spec = _base()
+    spec["optimizer"] = optimizer
+    spec["scheduler"] = None
+    _resumed_equals_uninterrupted(spec, tmp_path)
+
+
+@pytest.mark.parametrize(
     "scheduler", [case[0] for case in SCHEDULER_CASES], ids=[c[0]["type"] for c in SCHEDULER_CASES]
 )
 @pytest.mark.parametrize("interval", ["epoch", "batch"])
