@@ -7,20 +7,12 @@ from typing import Any
 import httpx
 
 from bench.stats import summary
+from tests.helpers import moons_spec
 from tests.integration.stack import FINISHED
 
+# the moons job without its schedule, for 20 epochs
 TINY_JOB: dict[str, Any] = {
-    "dataset": {"type": "moons", "n_samples": 200, "noise": 0.2, "random_state": 0},
-    "model": {
-        "layers": [
-            {"type": "Linear", "out_features": 3},
-            {"type": "Tanh"},
-            {"type": "Linear", "out_features": 2},
-        ]
-    },
-    "loss": {"type": "CrossEntropyLoss"},
-    "optimizer": {"type": "Adam", "lr": 0.01},
-    "training": {"epochs": 20, "seed": 0},
+    key: value for key, value in moons_spec(epochs=20).items() if key != "scheduler"
 }
 POLL_SECONDS = 0.01
 JOB_TIMEOUT_SECONDS = 60.0

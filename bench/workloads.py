@@ -10,6 +10,7 @@ import torch
 from sklearn import datasets as sk_datasets
 from torch import nn
 
+from tests.helpers import MOONS_GOLDEN
 from training.spec.targets import TargetKind
 
 Tensors = tuple[torch.Tensor, torch.Tensor]
@@ -67,20 +68,7 @@ def _random_data(dataset: dict[str, Any]) -> Tensors:
     return torch.as_tensor(x), torch.as_tensor(y, dtype=torch.int64)
 
 
-MOONS_SPEC: dict[str, Any] = {
-    "dataset": {"type": "moons", "n_samples": 200, "noise": 0.2, "random_state": 0},
-    "model": {
-        "layers": [
-            {"type": "Linear", "out_features": 3},
-            {"type": "Tanh"},
-            {"type": "Linear", "out_features": 2},
-        ]
-    },
-    "loss": {"type": "CrossEntropyLoss"},
-    "optimizer": {"type": "Adam", "lr": 0.01},
-    "scheduler": {"type": "StepLR", "step_size": 50, "gamma": 0.99},
-    "training": {"epochs": 1000, "batch_size": None, "seed": 0},
-}
+MOONS_SPEC: dict[str, Any] = MOONS_GOLDEN
 
 
 def _plain_moons(spec: dict[str, Any]) -> PlainSetup:

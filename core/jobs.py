@@ -132,21 +132,22 @@ def claim(session: Session, *, job_id: uuid.UUID, worker: str, lease_seconds: fl
     attempt, resume_epoch = session.execute(
         select(Job.attempt, Job.checkpoint_epoch).where(Job.id == job_id)
     ).one()
-    session.execute(
-        delete(JobMetric).where(JobMetric.job_id == job_id, JobMetric.epoch > resume_epoch)
-    )
-    session.execute(
-        delete(JobEvent).where(
-            JobEvent.job_id == job_id,
-            JobEvent.kind.in_(LOOP_EVENTS),
-            JobEvent.epoch > resume_epoch,
-        )
-    )
+    forget_after(session, job_id=job_id, epoch=resume_epoch)
     data: dict[str, Any] = {"worker": worker, "attempt": attempt}
     if resume_epoch:
         data["resumed_from_epoch"] = resume_epoch
     add_event(session, job_id=job_id, kind="started", epoch=resume_epoch or None, **data)
     return int(attempt)
+
+
+def forget_after(session: Session, *, job_id: uuid.UUID, epoch: int) -> None:
+    """Drop the epochs and loop events a dead attempt stored after `epoch`: they run again."""
+    session.execute(delete(JobMetric).where(JobMetric.job_id == job_id, JobMetric.epoch > epoch))
+    session.execute(
+        delete(JobEvent).where(
+            JobEvent.job_id == job_id, JobEvent.kind.in_(LOOP_EVENTS), JobEvent.epoch > epoch
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TypeVar
 import torch
 from pydantic import ValidationError
 from safetensors.torch import save as save_tensors
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from core import artifacts, jobs, leases, scheduling
@@ -24,7 +24,7 @@ from core.db import get_engine, session_scope
 from core.jobs import Outcome
 from core.leases import LeaseLost
 from core.settings import get_settings
-from models import Job, JobMetric, JobStatus
+from models import Job, JobStatus
 from training import checkpoint
 from training.device import resolve_device
 from training.loop import FitResult, TrainingDiverged, fit
@@ -97,7 +97,7 @@ def _resume_state(
             checkpoint_epoch=0,
             current_epoch=0,
         )
-        session.execute(delete(JobMetric).where(JobMetric.job_id == job.id))
+        jobs.forget_after(session, job_id=job.id, epoch=0)
         jobs.add_event(
             session, job_id=job.id, kind="checkpoint_missing", epoch=job.checkpoint_epoch
         )

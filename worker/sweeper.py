@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 class Sweep:
     """What one sweep did."""
 
-    requeued: list[str] = field(default_factory=list)
-    ended: list[str] = field(default_factory=list)
-    woken: list[str] = field(default_factory=list)
+    requeued: list[uuid.UUID] = field(default_factory=list)
+    ended: list[uuid.UUID] = field(default_factory=list)
+    woken: list[uuid.UUID] = field(default_factory=list)
 
 
 def sweep(engine: Engine | None = None, *, now: datetime | None = None) -> Sweep:
@@ -41,19 +41,17 @@ def sweep(engine: Engine | None = None, *, now: datetime | None = None) -> Sweep
     with session_scope(engine) as session:
         for found in leases.recover_expired(session, now=now):
             target = done.requeued if found.status == JobStatus.QUEUED else done.ended
-            target.append(str(found.job_id))
-        waiting = leases.unwoken(
+            target.append(found.job_id)
+        done.woken = leases.unwoken(
             session, older_than=timedelta(seconds=settings.RESEND_SECONDS), now=now
         )
-    for job_id in done.requeued:
-        enqueue_training(uuid.UUID(job_id))
-    for waiting_id in waiting:
-        enqueue_training(waiting_id)
-        done.woken.append(str(waiting_id))
-    for job_id in done.requeued:
-        log.warning("job=%s event=requeued reason=lease_expired", job_id)
     for job_id in done.ended:
         log.warning("job=%s event=ended reason=lease_expired", job_id)
+    for job_id in done.requeued:
+        log.warning("job=%s event=requeued reason=lease_expired", job_id)
+        enqueue_training(job_id)
+    for job_id in done.woken:
+        enqueue_training(job_id)
     return done
 
 

@@ -4,7 +4,6 @@ Settings are read per request, so a test that changes GRADQ_* (and clears get_se
 change in this server too.
 """
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,18 +12,13 @@ from contextlib import contextmanager
 import uvicorn
 
 from api.main import create_app
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.integration.stack import free_port
 
 
 @contextmanager
 def live_server() -> Iterator[str]:
     """The base URL of a running server; stopped on exit."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

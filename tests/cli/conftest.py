@@ -1,6 +1,5 @@
 """A real gradq API on a local port (uvicorn in a thread, on the suite's database), and the CLI."""
 
-import socket
 import threading
 import time
 import uuid
@@ -9,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from api.main import create_app
 from cli import jobs as cli_jobs
 from cli import metrics as cli_metrics
 from cli.main import app
@@ -21,29 +18,14 @@ from core import jobs, users
 from core.db import get_engine, session_factory, session_scope
 from core.jobs import Outcome
 from models import Job, JobStatus
+from tests.api.live_server import live_server
 from worker.db_sink import DbMetricSink
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server() as url:
+        yield url
 
 
 @dataclass(frozen=True)

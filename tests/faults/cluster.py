@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 
+from cli.workers import CELERY_WORKER
 from tests.databases import postgres_database
-from tests.integration.stack import REPO_ROOT, _free_port, wait_for
+from tests.integration.stack import REPO_ROOT, free_port, wait_for
 
 FAST_RECOVERY = {
     "GRADQ_LEASE_SECONDS": "3",
@@ -37,7 +38,7 @@ class PrivateRedis:
     """A redis-server of the test's own, on a free port, keeping nothing on disk."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -69,7 +70,7 @@ class DatabaseProxy:
     """Forwards a local port to PostgreSQL; refuse() drops every connection and the listener."""
 
     def __init__(self, target_port: int = 5432) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self._target = ("127.0.0.1", target_port)
         self._up = threading.Event()
         self._stop = threading.Event()
@@ -199,22 +200,10 @@ class Cluster:
         raise RuntimeError(self.log("api.log"))
 
     def start_worker(self) -> subprocess.Popen[bytes]:
+        name = f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h"
+        queue = self.env["GRADQ_TRAINING_QUEUE"]
         worker = self._spawn(
-            [
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "-n",
-                f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h",
-                "-Q",
-                self.env["GRADQ_TRAINING_QUEUE"],
-            ],
-            f"worker{len(self.workers)}.log",
+            [*CELERY_WORKER[1:], "-n", name, "-Q", queue], f"worker{len(self.workers)}.log"
         )
         self.workers.append(worker)
         return worker
@@ -248,7 +237,7 @@ def cluster(
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRADQ_")}
         env |= FAST_RECOVERY | {
             "GRADQ_DATA_DIR": str(data_dir),
-            "GRADQ_PORT": str(_free_port()),
+            "GRADQ_PORT": str(free_port()),
             "GRADQ_TRAINING_QUEUE": f"faults-{uuid.uuid4().hex[:8]}",
             "GRADQ_DATABASE_URL": database_url or fresh_url,
             "GRADQ_BROKER_URL": broker_url,

@@ -36,7 +36,7 @@ class Stack:
         return self.log_path.read_text(errors="replace")[-chars:]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -104,7 +104,7 @@ def _serve(env: dict[str, str], data_dir: Path) -> Iterator[Stack]:
 @contextmanager
 def running_stack(backend: str, data_dir: Path) -> Iterator[Stack]:
     """`gradq serve` on the embedded default, or on a fresh PostgreSQL database and Redis."""
-    port = _free_port()
+    port = free_port()
     if backend == "embedded":
         with _serve(_env(data_dir, port, None, None), data_dir) as stack:
             yield stack
