@@ -5,8 +5,7 @@ from core.errors import SpecRejected
 from core.limits import LimitExceeded, spec_limits
 from core.settings import get_settings
 from training.build.data_report import data_report
-from training.build.networks import LayerShapeError, build_meta_network
-from training.checks import Problem, static_problems
+from training.checks import Problem, findings
 from training.dry_run import dry_run
 from training.spec import TrainingSpec
 from training.spec.batching import steps_per_epoch
@@ -28,28 +27,29 @@ def _limit_error(limit: LimitExceeded) -> dict[str, object]:
 
 def parameter_count(spec: TrainingSpec) -> int | None:
     """The network's parameters, counted on the meta device; None if its shapes do not fit."""
-    try:
-        network = build_meta_network(spec.model, spec.dataset.sample_shape())
-    except LayerShapeError:
-        return None  # static_problems names the layer
-    return sum(parameter.numel() for parameter in network.parameters())
+    return findings(spec).n_parameters  # None: static_problems names the layer
 
 
-def check_limits(spec: TrainingSpec) -> None:
-    """SpecRejected naming each GRADQ_ cap the spec exceeds."""
-    exceeded = spec_limits(spec, n_parameters=parameter_count(spec), settings=get_settings())
+def _check_limits(spec: TrainingSpec, n_parameters: int | None) -> None:
+    # the settings are read on every call: only the parameter count is kept between calls
+    exceeded = spec_limits(spec, n_parameters=n_parameters, settings=get_settings())
     if exceeded:
         raise SpecRejected([_limit_error(limit) for limit in exceeded])
 
 
+def check_limits(spec: TrainingSpec) -> None:
+    """SpecRejected naming each GRADQ_ cap the spec exceeds."""
+    _check_limits(spec, parameter_count(spec))
+
+
 def check_spec(spec: TrainingSpec) -> list[str]:
     """Raise SpecRejected for a cap exceeded or a blocking problem; return the warnings."""
-    check_limits(spec)
-    problems = static_problems(spec)
-    blocking = [_error(problem) for problem in problems if problem.blocking]
+    found = findings(spec)
+    _check_limits(spec, found.n_parameters)
+    blocking = [_error(problem) for problem in found.problems if problem.blocking]
     if blocking:
         raise SpecRejected(blocking)
-    return [f"spec.{'.'.join(map(str, p.loc))}: {p.message}" for p in problems]
+    return [f"spec.{'.'.join(map(str, p.loc))}: {p.message}" for p in found.problems]
 
 
 def validate(spec: TrainingSpec) -> JobValidation:

@@ -22,14 +22,15 @@ from training.loop import FitResult, RunControl, fit
 from training.run import TrainingRun, build_run
 from training.sinks import ListSink, MetricSink
 from training.spec import TrainingSpec
-from worker.attempt import AttemptControl
+from worker.attempt import AttemptControl, Heartbeat
 from worker.db_sink import DbMetricSink
 
 FitFunction = Callable[[TrainingRun, MetricSink, RunControl | None], FitResult]
-# what the worker uses unless GRADQ_METRICS_FLUSH_SECONDS / GRADQ_CHECKPOINT_MIN_SECONDS say
+# what the worker uses unless the GRADQ_ settings of these names say otherwise
 FLUSH_SECONDS: float = Settings.model_fields["METRICS_FLUSH_SECONDS"].default
 CHECKPOINT_MIN_SECONDS: float = Settings.model_fields["CHECKPOINT_MIN_SECONDS"].default
 LEASE_SECONDS: float = Settings.model_fields["LEASE_SECONDS"].default
+HEARTBEAT_SECONDS: float = Settings.model_fields["HEARTBEAT_SECONDS"].default
 
 
 class WorkerSink(MetricSink, Protocol):
@@ -94,25 +95,29 @@ def time_recording(workload: Workload) -> Timing:
 
 
 def time_gradq(workload: Workload, sink: WorkerSink, fit_function: FitFunction = fit) -> Timing:
-    """The worker's path after the claim: validate the spec, build_run, fit, flush the sink."""
+    """The worker's path after the claim: validate the spec, build_run, fit, flush the sink.
+
+    On a database the sink is flushed from the worker's heartbeat thread, as in a worker; the
+    sink time is then what the loop's own thread spent in it.
+    """
     timed = TimedSink(sink)
     started, cpu = time.perf_counter(), time.process_time()
     spec = TrainingSpec.model_validate(workload.spec)
     run = build_run(spec, torch.device("cpu"))
     built = time.perf_counter()
     try:
-        control = (
-            AttemptControl(
+        if isinstance(sink, DbMetricSink):
+            control = AttemptControl(
                 sink,
                 job_id=sink.job_id,
                 checkpoint_every=spec.training.checkpoint_every,
                 checkpoint_min_seconds=CHECKPOINT_MIN_SECONDS,
                 seconds_left=None,
             )
-            if isinstance(sink, DbMetricSink)
-            else None
-        )
-        result = fit_function(run, timed, control)
+            with Heartbeat(sink, interval=min(FLUSH_SECONDS, HEARTBEAT_SECONDS)):
+                result = fit_function(run, timed, control)
+        else:
+            result = fit_function(run, timed, None)
     finally:
         timed.flush()
     ended, cpu = time.perf_counter(), time.process_time() - cpu
@@ -174,11 +179,15 @@ def load_fit(path: Path) -> FitFunction:
 
 
 def measure(
-    workload: Workload, chosen: Mapping[str, Variant], repetitions: int
+    workload: Workload,
+    chosen: Mapping[str, Variant],
+    repetitions: int,
+    warm_up: Workload | None = None,
 ) -> dict[str, list[Timing]]:
-    """One untimed warm-up of each variant, then repetitions rounds of A B C ... in turn."""
+    """One untimed warm-up of each variant (on warm_up, default workload: imports, first
+    calls), then repetitions rounds of A B C ... in turn."""
     for variant in chosen.values():
-        variant(workload)
+        variant(warm_up or workload)
     timings: dict[str, list[Timing]] = {name: [] for name in chosen}
     for _ in range(repetitions):
         for name, variant in chosen.items():

@@ -1,7 +1,8 @@
 """Submission checks that need torch: shapes through the network and into the loss.
 
 Everything runs on the meta device: no weights are allocated and no random number is drawn, so a
-huge model is checked in milliseconds.
+huge model is checked in milliseconds. Results are kept by the parts of the spec they read, so a
+spec that differs from an earlier one only in, say, lr or seed costs no torch call at all.
 """
 
 import warnings
@@ -10,9 +11,9 @@ from dataclasses import dataclass
 import torch
 
 from training.build.losses import build_loss
-from training.build.networks import LayerShapeError, build_meta_network
+from training.build.networks import LayerShapeError, probe_meta_network
+from training.check_cache import CheckCache, check_key
 from training.spec import TrainingSpec
-from training.spec.layers import EmbeddingSpec
 from training.spec.losses import last_layer_warnings
 from training.spec.targets import TargetKind
 
@@ -31,18 +32,22 @@ class Problem:
     blocking: bool = True
 
 
+@dataclass(frozen=True)
+class Findings:
+    """What the meta device shows: the parameter count (None if shapes do not fit), the problems."""
+
+    n_parameters: int | None
+    problems: tuple[Problem, ...]
+
+
+FINDINGS: CheckCache[Findings] = CheckCache()
+
+
 def _last_layer(spec: TrainingSpec) -> tuple[tuple[str | int, ...], str]:
     index = len(spec.model.layers) - 1
     layer = spec.model.layers[index]
     name = spec.model.layer_names()[index]
     return ("model", "layers", index), f"the last layer ({index} '{name}', {layer.type})"
-
-
-def _meta_input(spec: TrainingSpec) -> torch.Tensor:
-    shape = (2, *spec.dataset.sample_shape())
-    if isinstance(spec.model.layers[0], EmbeddingSpec):
-        return torch.zeros(shape, dtype=torch.int64, device="meta")
-    return torch.empty(shape, device="meta")
 
 
 def _meta_target(spec: TrainingSpec) -> torch.Tensor:
@@ -90,17 +95,30 @@ def _loss_problems(spec: TrainingSpec, out: torch.Tensor) -> list[Problem]:
     return [Problem(loc, f"{prefix}: {mismatches[0]}")] if mismatches else []
 
 
-def static_problems(spec: TrainingSpec) -> list[Problem]:
-    """What is wrong with a valid spec's shapes, and the warnings a user should see."""
-    try:
-        network = build_meta_network(spec.model, spec.dataset.sample_shape())
-    except LayerShapeError as exc:
-        return [Problem(("model", "layers", exc.index), str(exc))]
-    with torch.no_grad():
-        out = network(_meta_input(spec))
+def _problems(spec: TrainingSpec, out: torch.Tensor) -> list[Problem]:
     problems = _class_count_problems(spec, tuple(out.shape[1:]))
     if not any(problem.blocking for problem in problems):
         problems += _loss_problems(spec, out)
     loc, _ = _last_layer(spec)
     warnings_ = last_layer_warnings(spec.loss, spec.model.layers[-1].type)
     return problems + [Problem(loc, message, blocking=False) for message in warnings_]
+
+
+def compute_findings(spec: TrainingSpec) -> Findings:
+    """The findings, uncached: the network is built on the meta device once, for both."""
+    try:
+        probe = probe_meta_network(spec.model, spec.dataset.sample_shape())
+    except LayerShapeError as exc:
+        return Findings(None, (Problem(("model", "layers", exc.index), str(exc)),))
+    n_parameters = sum(parameter.numel() for parameter in probe.network.parameters())
+    return Findings(n_parameters, tuple(_problems(spec, probe.output)))
+
+
+def findings(spec: TrainingSpec) -> Findings:
+    """The spec's parameter count and problems, computed once per distinct architecture."""
+    return FINDINGS.get(check_key(spec), lambda: compute_findings(spec))
+
+
+def static_problems(spec: TrainingSpec) -> list[Problem]:
+    """What is wrong with a valid spec's shapes, and the warnings a user should see."""
+    return list(findings(spec).problems)

@@ -23,6 +23,7 @@ class BestTracker:
     best_metrics: dict[str, float] = field(default_factory=dict)
     best_state: dict[str, torch.Tensor] | None = None
     _bad_epochs: int = 0
+    _sources: list[torch.Tensor] | None = field(default=None, repr=False)
 
     def _improved(self, value: float) -> bool:
         if self.best_value is None:
@@ -33,13 +34,18 @@ class BestTracker:
 
     @torch.no_grad()
     def _keep(self, network: nn.Module) -> None:
-        """Copy the weights into tensors kept from the last copy: no allocation per epoch."""
-        state = network.state_dict()
-        if self.best_state is None or self.best_state.keys() != state.keys():
+        """Copy the weights into tensors kept from the last copy: no allocation per epoch.
+
+        Optimizers and load_state_dict update parameters and buffers in place, so the tensors
+        behind the first state_dict stay the network's own all run long; walking the modules
+        for a new state_dict every epoch would cost more than a small network's training step.
+        """
+        if self.best_state is None or self._sources is None:
+            state = network.state_dict(keep_vars=True)
             self.best_state = {key: value.detach().clone() for key, value in state.items()}
+            self._sources = [value.detach() for value in state.values()]
             return
-        for kept, value in zip(self.best_state.values(), state.values(), strict=True):
-            kept.copy_(value)
+        torch._foreach_copy_(list(self.best_state.values()), self._sources)
 
     def update(self, epoch: int, metrics: dict[str, float], network: nn.Module) -> bool:
         """Record the epoch; True when training should stop."""

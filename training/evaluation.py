@@ -1,32 +1,59 @@
 """Metrics of outputs against targets, and the evaluation pass over a held-out split."""
 
+import math
+from typing import Any
+
+import numpy as np
 import torch
 from torch import nn
 
 from training.build.data import TensorData
 from training.spec.targets import TargetKind
 
+# A metric is a handful of reductions over one epoch's outputs. On the CPU numpy does each in a
+# microsecond or two where a torch op costs several, which for a small network is a good part of
+# its epoch. Array is a numpy array on the CPU, a tensor elsewhere: both take the same operators.
+Array = Any
 
-def _r2(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+
+def _host(values: torch.Tensor) -> np.ndarray[Any, Any]:
+    """A CPU tensor as a numpy array (half precisions widened: numpy has no bfloat16)."""
+    values = values.detach()
+    if values.dtype in (torch.float16, torch.bfloat16):
+        values = values.float()
+    return values.numpy()
+
+
+def _arrays(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[Array, Array, Any]:
+    """Outputs and targets to measure, and the module (numpy or torch) that measures them."""
+    if outputs.device.type == "cpu" and targets.device.type == "cpu":
+        return _host(outputs), _host(targets), np
+    return outputs.detach(), targets.detach(), torch
+
+
+def _float64(values: Array) -> Array:
+    return values.double() if isinstance(values, torch.Tensor) else values.astype(np.float64)
+
+
+def _r2(outputs: Array, targets: Array, xp: Any) -> float:
     """R^2 averaged over outputs, as sklearn's r2_score(multioutput="uniform_average")."""
-    y = targets.reshape(len(targets), -1).double()
-    pred = outputs.reshape(len(outputs), -1).double()
-    ss_res = (y - pred).pow(2).sum(dim=0)
-    ss_tot = (y - y.mean(dim=0)).pow(2).sum(dim=0)
-    scores = torch.where(
-        ss_tot > 0, 1 - ss_res / ss_tot.clamp_min(1e-300), torch.zeros_like(ss_res)
-    )
-    return float(scores.mean().item())
+    # sums over a count rather than means: numpy's mean costs more than the sum itself
+    y = targets.reshape(len(targets), -1)
+    pred = outputs.reshape(len(outputs), -1)
+    ss_res = ((y - pred) ** 2).sum(0)
+    ss_tot = ((y - y.sum(0) / len(y)) ** 2).sum(0)
+    explained = 1 - ss_res / xp.where(ss_tot > 0, ss_tot, 1.0)
+    return float(xp.where(ss_tot > 0, explained, 0.0).sum().item() / explained.shape[0])
 
 
-def _share(correct: torch.Tensor) -> float:
-    return correct.sum().item() / correct.numel()
+def _share(correct: Array) -> float:
+    return float(correct.sum().item() / math.prod(correct.shape))
 
 
-def _predicted_labels(outputs: torch.Tensor) -> torch.Tensor:
+def _predicted_labels(outputs: Array) -> Array:
     """outputs > 0.5 when every output lies in [0, 1] (probabilities), else outputs > 0 (logits)."""
-    probabilities = ((outputs >= 0) & (outputs <= 1)).all()
-    return outputs > torch.where(probabilities, 0.5, 0.0)
+    probabilities = bool(((outputs >= 0) & (outputs <= 1)).all().item())
+    return outputs > (0.5 if probabilities else 0.0)
 
 
 def target_metrics(
@@ -41,19 +68,31 @@ def target_metrics(
     an output is read depends on the loss (a score's sign, a distance against a margin, x1 - x2,
     a log-rate).
     """
-    if kind == TargetKind.CLASS_INDEX:
-        correct = (outputs.argmax(dim=1) == targets).sum().item()
-        return {f"{prefix}_accuracy": correct / targets.numel()}
-    if outputs.shape != targets.shape:
+    measured = kind in _MEASURED and (
+        kind == TargetKind.CLASS_INDEX or outputs.shape == targets.shape
+    )
+    if not measured:
         return {}
+    out, target, xp = _arrays(outputs, targets)
+    if kind == TargetKind.CLASS_INDEX:
+        return {f"{prefix}_accuracy": _share(out.argmax(1) == target)}
     if kind in {TargetKind.PROBABILITIES, TargetKind.LOG_PROBABILITIES}:
-        return {f"{prefix}_accuracy": _share(outputs.argmax(dim=1) == targets.argmax(dim=1))}
+        return {f"{prefix}_accuracy": _share(out.argmax(1) == target.argmax(1))}
     if kind in {TargetKind.BINARY, TargetKind.MULTI_LABEL}:
-        return {f"{prefix}_accuracy": _share(_predicted_labels(outputs) == (targets > 0.5))}
-    if kind == TargetKind.REGRESSION:
-        mae = (outputs.double() - targets.double()).abs().mean().item()
-        return {f"{prefix}_r2": _r2(outputs, targets), f"{prefix}_mae": mae}
-    return {}
+        return {f"{prefix}_accuracy": _share(_predicted_labels(out) == (target > 0.5))}
+    out, target = _float64(out), _float64(target)
+    mae = float(abs(out - target).sum().item() / math.prod(out.shape))
+    return {f"{prefix}_r2": _r2(out, target, xp), f"{prefix}_mae": mae}
+
+
+_MEASURED = {
+    TargetKind.CLASS_INDEX,
+    TargetKind.PROBABILITIES,
+    TargetKind.LOG_PROBABILITIES,
+    TargetKind.BINARY,
+    TargetKind.MULTI_LABEL,
+    TargetKind.REGRESSION,
+}
 
 
 @torch.no_grad()

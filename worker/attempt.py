@@ -7,11 +7,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from core import artifacts, leases
-from core.db import session_scope
+from core import artifacts
 from core.leases import LeaseLost
 from training import checkpoint
 from training.loop import StopReason
@@ -21,41 +19,32 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    """Renews the lease every `interval` seconds from a thread, whatever the loop is doing.
+    """Flushes the sink every `interval` seconds from a thread, whatever the loop is doing.
 
-    A long epoch flushes nothing for minutes; the heartbeat keeps the lease alive meanwhile and
-    picks up cancel and pause requests, so the loop sees them at its next batch.
+    Each flush stores the epochs buffered since the last, renews the lease and picks up cancel
+    and pause requests, so the loop sees them at its next batch; a long epoch that buffers
+    nothing keeps its lease all the same. The loop itself never waits on the database.
     """
 
-    def __init__(self, sink: DbMetricSink, *, engine: Engine, interval: float) -> None:
+    def __init__(self, sink: DbMetricSink, *, interval: float) -> None:
         self._sink = sink
-        self._engine = engine
         self._interval = interval
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{sink.job_id}")
 
     def __enter__(self) -> "Heartbeat":
+        self._sink.in_background = True
         self._thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stopped.set()
         self._thread.join()
+        self._sink.in_background = False
 
     def _beat(self) -> None:
         while not self._stopped.wait(self._interval):
-            try:
-                with session_scope(self._engine) as session:
-                    self._sink.flags = leases.hold(
-                        session,
-                        job_id=self._sink.job_id,
-                        attempt=self._sink.attempt,
-                        lease_seconds=self._sink.lease_seconds,
-                    )
-            except OperationalError:
-                log.warning("job=%s event=heartbeat_retry", self._sink.job_id)
-            except LeaseLost:
-                self._sink.lease_lost = True
+            if not self._sink.try_flush() and self._sink.lease_lost:
                 return
 
 

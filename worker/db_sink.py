@@ -1,6 +1,7 @@
 """DbMetricSink: buffers epochs and flushes them under the attempt's lease."""
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -18,7 +19,10 @@ log = logging.getLogger(__name__)
 
 
 class DbMetricSink:
-    """Writes epochs every flush_seconds at most (and on flush()): the loop never waits on SQL.
+    """Writes epochs every flush_seconds at most (and on flush()).
+
+    While a worker.attempt.Heartbeat flushes it from its thread (in_background), log_epoch only
+    buffers: the loop never waits on SQL. Flushes take a lock, so one runs at a time.
 
     Every flush renews the attempt's lease in the same transaction and is refused once the job
     has moved on to another attempt or status (LeaseLost), so a dead attempt writes nothing.
@@ -43,10 +47,13 @@ class DbMetricSink:
         self._last_flush = time.monotonic()
         self.flags = Flags(cancel=False, pause=False)
         self.lease_lost = False
+        self.in_background = False
+        self._lock = threading.Lock()
 
     def log_epoch(self, epoch: int, metrics: Mapping[str, float], step: int) -> None:
         self._buffer.append(EpochRecord(epoch=epoch, step=step, values=dict(metrics)))
-        if time.monotonic() - self._last_flush >= self._flush_seconds:
+        due = time.monotonic() - self._last_flush >= self._flush_seconds
+        if due and not self.in_background:
             self.try_flush()
 
     def log_event(self, kind: str, epoch: int, data: Mapping[str, Any]) -> None:
@@ -72,6 +79,12 @@ class DbMetricSink:
         once the transaction commits; rows a failed commit stored half-way are skipped by the
         insert-or-ignore of the retry.
         """
+        with self._lock:
+            self._flush(job_values)
+
+    def _flush(self, job_values: dict[str, Any]) -> None:
+        # the loop's thread only appends while another thread flushes: the copies and the
+        # deletions of what they held are single operations under the GIL
         records, events = list(self._buffer), list(self._events)
         with session_scope(self._engine) as session:
             if records:

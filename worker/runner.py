@@ -202,7 +202,8 @@ def _attempt(engine: Engine, job_id: uuid.UUID, attempt: int) -> Outcome | None:
         attempt=attempt,
         lease_seconds=settings.LEASE_SECONDS,
     )
-    heartbeat = Heartbeat(sink, engine=engine, interval=settings.HEARTBEAT_SECONDS)
+    interval = min(settings.METRICS_FLUSH_SECONDS, settings.HEARTBEAT_SECONDS)
+    heartbeat = Heartbeat(sink, interval=interval)
     try:
         spec = TrainingSpec.model_validate(job.spec)
         # from the claim on: building the run and loading a checkpoint take time too

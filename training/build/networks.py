@@ -4,12 +4,14 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from training.build.init import apply_init
+from training.check_cache import CheckCache
 from training.registry import Registry
 from training.spec.init import spec_type
 from training.spec.layers import (
@@ -235,8 +237,8 @@ def _layout_problem(spec: LayerBase, in_shape: Shape) -> str | None:
     return f"{problem}; put an Unflatten or Reshape before it"
 
 
-def _meta_layer(spec: LayerBase, name: str, in_shape: Shape) -> tuple[nn.Module, Shape]:
-    """The layer on the meta device and its per-sample output shape; ValueError if it cannot be."""
+def _meta_layer(spec: LayerBase, name: str, in_shape: Shape) -> tuple[nn.Module, torch.Tensor]:
+    """The layer on the meta device and its probe's output; ValueError if it cannot be built."""
     if problem := _layout_problem(spec, in_shape):
         raise _Unfit(problem)
     if name in _SEQUENTIAL_ATTRIBUTES:
@@ -255,21 +257,38 @@ def _meta_layer(spec: LayerBase, name: str, in_shape: Shape) -> tuple[nn.Module,
         raise _Unfit(f"mixes up the batch dimension: input {in_shape}, output {tuple(out.shape)}")
     if 0 in out.shape:
         raise _Unfit(f"gives an empty output {tuple(out.shape[1:])} from input {in_shape}")
-    return module, tuple(out.shape[1:])
+    return module, out
 
 
-def _meta_layers(spec: ModelSpec, sample_shape: Shape) -> tuple[list[nn.Module], list[Shape]]:
-    """Every layer on the meta device and the shapes between them: len(layers) + 1 shapes."""
+@dataclass(frozen=True)
+class MetaProbe:
+    """A network built on the meta device, layer by layer, with what probing each layer showed."""
+
+    network: nn.Sequential
+    # the per-sample shapes between the layers: len(layers) + 1 of them, the input's first
+    shapes: tuple[Shape, ...]
+    # the last layer's output for PROBE_BATCH samples: what the whole network gives, on meta
+    output: torch.Tensor
+
+
+def probe_meta_network(spec: ModelSpec, sample_shape: Shape) -> MetaProbe:
+    """Every layer on the meta device, each probed once with the shape the previous one gives.
+
+    Raises LayerShapeError naming the first layer that cannot take the shape it receives.
+    """
     modules: list[nn.Module] = []
     shapes = [tuple(sample_shape)]
-    for index, (name, layer) in enumerate(zip(spec.layer_names(), spec.layers, strict=True)):
+    out = torch.empty((PROBE_BATCH, *sample_shape), device="meta")
+    names = spec.layer_names()
+    for index, (name, layer) in enumerate(zip(names, spec.layers, strict=True)):
         try:
-            module, shape = _meta_layer(layer, name, shapes[-1])
+            module, out = _meta_layer(layer, name, shapes[-1])
         except _Unfit as unfit:
             raise LayerShapeError(index, name, spec_type(layer), str(unfit)) from unfit.__cause__
         modules.append(module)
-        shapes.append(shape)
-    return modules, shapes
+        shapes.append(tuple(out.shape[1:]))
+    network = nn.Sequential(OrderedDict(zip(names, modules, strict=True)))
+    return MetaProbe(network, tuple(shapes), out)
 
 
 def build_meta_network(spec: ModelSpec, sample_shape: Shape) -> nn.Sequential:
@@ -277,8 +296,7 @@ def build_meta_network(spec: ModelSpec, sample_shape: Shape) -> nn.Sequential:
 
     Raises LayerShapeError naming the first layer that cannot take the shape it receives.
     """
-    modules, _ = _meta_layers(spec, sample_shape)
-    return nn.Sequential(OrderedDict(zip(spec.layer_names(), modules, strict=True)))
+    return probe_meta_network(spec, sample_shape).network
 
 
 def network_output_shape(spec: ModelSpec, sample_shape: Shape) -> Shape:
@@ -286,7 +304,18 @@ def network_output_shape(spec: ModelSpec, sample_shape: Shape) -> Shape:
 
     Raises LayerShapeError naming the first layer that cannot take the shape it receives.
     """
-    return _meta_layers(spec, sample_shape)[1][-1]
+    return probe_meta_network(spec, sample_shape).shapes[-1]
+
+
+# a worker builds the same architecture again and again (sweeps, resumes, clones), and probing
+# on the meta device costs milliseconds a layer
+_SHAPES: CheckCache[tuple[Shape, ...]] = CheckCache(256)
+
+
+def layer_shapes(spec: ModelSpec, sample_shape: Shape) -> tuple[Shape, ...]:
+    """probe_meta_network's shapes, kept by architecture and input shape."""
+    key = f"{spec.model_dump_json()}|{tuple(sample_shape)}"
+    return _SHAPES.get(key, lambda: probe_meta_network(spec, sample_shape).shapes)
 
 
 def build_network(spec: ModelSpec, sample_shape: Shape) -> nn.Sequential:
@@ -299,7 +328,7 @@ def build_network(spec: ModelSpec, sample_shape: Shape) -> nn.Sequential:
     it selects in network order, weight before bias, each initialiser drawing from torch's
     global generator.
     """
-    _, shapes = _meta_layers(spec, sample_shape)
+    shapes = layer_shapes(spec, sample_shape)
     names = spec.layer_names()
     network = nn.Sequential(
         OrderedDict(
