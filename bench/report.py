@@ -133,10 +133,11 @@ def _load_rows(backend: str, load: dict[str, Any]) -> list[list[str]]:
         and not polls["failures"]
     )
     at_goal_rate = (polls["target_per_s"] or 0) >= POLL_RATE_GOAL
+    processes = load.get("api_workers", 1)
     return [
         [
             "API under load",
-            f"{backend}: metric polls, job writing epochs",
+            f"{backend}, {_plural(processes, 'API worker')}: metric polls, job writing epochs",
             _traffic(polls),
             f"p99 < {POLL_P99_GOAL_S * 1000:.0f} ms at {POLL_RATE_GOAL}/s",
             _met(polls_ok) if at_goal_rate else "-",
@@ -177,6 +178,25 @@ def _size_row(database: str, size: dict[str, Any]) -> list[str]:
     ]
 
 
+def _peer_rows(peers: dict[str, Any]) -> list[list[str]]:
+    """One row per optional peer, with its ratio to the plain loop measured beside it."""
+    epochs = _plural(peers["epochs"], "epoch")
+    workload = f"{peers['workload']} ({peers['samples']:,} samples, {epochs})"
+    table = []
+    for entry in peers["by_peer"].values():
+        measured = entry["status"]
+        if measured == "not installed":
+            measured = "not installed (pip install '.[bench]')"
+        elif measured == "measured":
+            differ = "" if entry["same_final_loss"] else "; FINAL LOSSES DIFFER"
+            measured = (
+                f"plain {_s(entry['plain_s'])}, {entry['label']} {_s(entry['peer_s'])}: "
+                f"ratio {entry['ratio']:.2f}{differ} ({entry['note']})"
+            )
+        table.append(["peer", f"{workload}: {entry['label']}", measured, "-", "-"])
+    return table
+
+
 def rows(results: dict[str, Any]) -> list[list[str]]:
     table = _overhead_rows(results.get("overhead", {}))
     for backend, entry in results.get("stacks", {}).items():
@@ -186,6 +206,8 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
             table += _load_rows(backend, entry["api_under_load"])
     for database, size in results.get("metrics_at_size", {}).items():
         table.append(_size_row(database, size))
+    if "peers" in results:
+        table += _peer_rows(results["peers"])
     return table
 
 

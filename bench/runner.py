@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import tempfile
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -18,6 +19,7 @@ from bench.databases import postgres_reachable, scratch_databases
 from bench.e2e import end_to_end
 from bench.load import api_under_load
 from bench.overhead import FitFunction, load_fit, measure, summarise, variants
+from bench.peers import run_peers
 from bench.profile import profile_run
 from bench.report import OVERHEAD_GOAL, load_average, machine, table
 from bench.workloads import WORKLOADS
@@ -25,7 +27,7 @@ from tests.databases import REDIS_URL
 from tests.integration.stack import Stack, new_user, running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("overhead", "stacks", "size")
+SECTIONS = ("overhead", "stacks", "size", "peers")
 BACKENDS = ("embedded", "postgres+redis")
 
 
@@ -43,9 +45,12 @@ class Plan:
     submit_rate: float = 5
     load_seconds: float = 10
     load_threads: int = 8
+    # uvicorn processes of the API under test (GRADQ_API_WORKERS): one per core
+    api_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     burst_seconds: float = 5
     epochs_at_size: int = 100_000
     size_repetitions: int = 3
+    peer_repetitions: int = 3
     postgres: bool = True
     profile: bool = True
     sections: tuple[str, ...] = SECTIONS
@@ -65,6 +70,7 @@ QUICK = Plan(
     burst_seconds=1,
     epochs_at_size=500,
     size_repetitions=2,
+    peer_repetitions=1,
     profile=False,
 )
 
@@ -101,7 +107,8 @@ def run_stacks(plan: Plan, directory: Path) -> dict[str, Any]:
         data_dir = directory / backend.replace("+", "-")
         data_dir.mkdir()
         entry: dict[str, Any] = {}
-        with running_stack(backend, data_dir) as stack:
+        settings = {"GRADQ_API_WORKERS": str(plan.api_workers)}
+        with running_stack(backend, data_dir, settings) as stack:
             token = new_user(stack, "bench")
             if plan.jobs:
                 with stack.client(token) as client:
@@ -128,6 +135,7 @@ def _load(plan: Plan, stack: Stack, token: str, backend: str) -> dict[str, Any]:
             threads=plan.load_threads,
             burst_seconds=plan.burst_seconds,
         )
+    load["api_workers"] = plan.api_workers
     return load | ({"profile": summarise_samples(raw)} if raw else {})
 
 
@@ -151,12 +159,16 @@ def run(plan: Plan, candidate: FitFunction | None = None) -> dict[str, Any]:
             results["stacks"] = run_stacks(plan, directory)
         if "size" in plan.sections:
             results["metrics_at_size"] = run_size(plan, directory)
+        if "peers" in plan.sections:
+            moons = WORKLOADS["moons"].sized(plan.scale)
+            results["peers"] = run_peers(moons, plan.peer_repetitions, directory)
     results["load_average"]["end"] = load_average()
     results["plan"] = {
         "scale": plan.scale,
         "repetitions": plan.repetitions,
         "jobs": plan.jobs,
         "epochs_at_size": plan.epochs_at_size,
+        "api_workers": plan.api_workers,
     }
     return results
 
@@ -172,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs", type=int, help="end-to-end jobs per backend (default 50; 0: load only)"
     )
+    parser.add_argument("--api-workers", type=int, help="API processes (default: one per core)")
     parser.add_argument("--backend", choices=BACKENDS, action="append", help="stacks to run")
     parser.add_argument(
         "--profile-api",
@@ -199,6 +212,8 @@ def plan_from(args: argparse.Namespace) -> Plan:
         plan = replace(plan, jobs=args.jobs)
     if args.backend:
         plan = replace(plan, backends=tuple(args.backend))
+    if args.api_workers:
+        plan = replace(plan, api_workers=args.api_workers)
     if args.profile_api:
         args.profile_api.mkdir(parents=True, exist_ok=True)
         plan = replace(plan, profile_api=args.profile_api)

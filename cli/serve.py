@@ -34,7 +34,8 @@ def prepare(settings: Settings) -> str:
 
 
 def api_command(settings: Settings) -> list[str]:
-    return [*API_COMMAND, "--host", settings.HOST, "--port", str(settings.PORT)]
+    command = [*API_COMMAND, "--host", settings.HOST, "--port", str(settings.PORT)]
+    return command + (["--workers", str(settings.API_WORKERS)] if settings.API_WORKERS > 1 else [])
 
 
 def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     BROKER_URL: str | None = None
     HOST: str = "127.0.0.1"
     PORT: int = Field(default=8000, ge=1, le=65535)
+    # uvicorn worker processes of `gradq serve`; each keeps its own rate-limit buckets and
+    # token cache, so limits multiply and a revocation reaches the others within the cache TTL
+    API_WORKERS: int = Field(default=1, ge=1, le=64)
     TRAINING_QUEUE: str = "training"
     METRICS_FLUSH_SECONDS: float = Field(default=1.0, gt=0)
     MAX_UPLOAD_BYTES: int = Field(default=256 * 2**20, ge=1)
@@ -32,6 +35,11 @@ class Settings(BaseSettings):
     MAX_ATTEMPTS: int = Field(default=3, ge=1, le=100)
     # Redis redelivers a message unacknowledged this long; messages are acknowledged on receipt
     BROKER_VISIBILITY_TIMEOUT: float = Field(default=3600.0, gt=0)
+    # workers train at this nice value (0-19): on a shared machine the API and people's shells
+    # keep their share of the CPU while a job runs; alone, a job still gets all of it
+    WORKER_NICE: int = Field(default=10, ge=0, le=19)
+    # an idle worker on the embedded (SQL database) broker polls its queue this often
+    EMBEDDED_POLL_SECONDS: float = Field(default=0.1, gt=0)
     # a checkpoint every checkpoint_every epochs, but not more often than this (always on stop)
     CHECKPOINT_MIN_SECONDS: float = Field(default=5.0, ge=0)
 

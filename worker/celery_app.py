@@ -1,17 +1,20 @@
 """The Celery application: broker from settings, one training queue, no result backend."""
 
+import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
+from core import embedded_broker
 from core.db import get_engine
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 
 def create_celery() -> Celery:
     settings = get_settings()
-    app = Celery("gradq", broker=settings.broker_url, include=["worker.tasks"])
+    embedded_broker.register()
+    app = Celery("gradq", broker=_broker_url(settings), include=["worker.tasks"])
     app.conf.update(
         # The database is the record of every job; results would only duplicate it.
         task_ignore_result=True,
@@ -30,14 +33,40 @@ def create_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )
-    if settings.broker_url.startswith(("redis://", "rediss://")):
-        app.conf.broker_transport_options = {
-            "visibility_timeout": settings.BROKER_VISIBILITY_TIMEOUT
-        }
+    app.conf.broker_transport_options = _transport_options(settings)
     return app
 
 
+def _broker_url(settings: Settings) -> str:
+    return embedded_broker.embedded_url(settings.broker_url) or settings.broker_url
+
+
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        return {"visibility_timeout": settings.BROKER_VISIBILITY_TIMEOUT}
+    if embedded_broker.embedded_url(settings.broker_url) is not None:
+        # an idle worker sleeps this long between polls of the queue table
+        return {"polling_interval": settings.EMBEDDED_POLL_SECONDS}
+    return {}
+
+
 celery_app = create_celery()
+
+
+def lower_priority(nice: int) -> None:
+    """Raise this process's nice value to `nice` (never lower it: that needs privileges).
+
+    On Linux the value is per thread and inherited by threads started later, so this runs at
+    worker start, before torch starts its thread pool or the worker its heartbeat threads.
+    """
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice > current:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]
+def _train_at_lower_priority(**_kwargs: Any) -> None:
+    lower_priority(get_settings().WORKER_NICE)
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,15 +102,20 @@ def _serve(env: dict[str, str], data_dir: Path) -> Iterator[Stack]:
 
 
 @contextmanager
-def running_stack(backend: str, data_dir: Path) -> Iterator[Stack]:
-    """`gradq serve` on the embedded default, or on a fresh PostgreSQL database and Redis."""
+def running_stack(
+    backend: str, data_dir: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
+    """`gradq serve` on the embedded default, or on a fresh PostgreSQL database and Redis.
+
+    settings: more GRADQ_ environment variables for it.
+    """
     port = free_port()
     if backend == "embedded":
-        with _serve(_env(data_dir, port, None, None), data_dir) as stack:
+        with _serve(_env(data_dir, port, None, None) | dict(settings or {}), data_dir) as stack:
             yield stack
         return
     with postgres_database() as database_url:
-        env = _env(data_dir, port, database_url, REDIS_URL)
+        env = _env(data_dir, port, database_url, REDIS_URL) | dict(settings or {})
         with _serve(env, data_dir) as stack:
             yield stack
 

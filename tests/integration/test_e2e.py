@@ -6,6 +6,7 @@ PostgreSQL + Redis.
 
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -106,3 +107,23 @@ def test_cli_creates_a_user_whose_token_works(stack: Stack) -> None:
     token = result.stdout.strip()
     with stack.client(token) as client:
         assert client.get("/api/v1/jobs").json() == {"items": [], "next_cursor": None}
+
+
+def _api_processes(stack: Stack) -> int:
+    """uvicorn worker processes (spawned children) serving this stack's data dir."""
+    wanted = f"GRADQ_DATA_DIR={stack.env['GRADQ_DATA_DIR']}".encode()
+    count = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        count += wanted in environ and b"spawn_main" in command
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_the_api_runs_as_many_processes_as_configured(stack: Stack) -> None:
+    expected = int(stack.env.get("GRADQ_API_WORKERS", "1"))
+    assert _api_processes(stack) == (expected if expected > 1 else 0)
