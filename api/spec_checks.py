@@ -30,22 +30,18 @@ def parameter_count(spec: TrainingSpec) -> int | None:
     return findings(spec).n_parameters  # None: static_problems names the layer
 
 
-def _check_limits(spec: TrainingSpec, n_parameters: int | None) -> None:
+def check_limits(spec: TrainingSpec, n_parameters: int | None) -> None:
+    """SpecRejected naming each GRADQ_ cap the spec exceeds."""
     # the settings are read on every call: only the parameter count is kept between calls
     exceeded = spec_limits(spec, n_parameters=n_parameters, settings=get_settings())
     if exceeded:
         raise SpecRejected([_limit_error(limit) for limit in exceeded])
 
 
-def check_limits(spec: TrainingSpec) -> None:
-    """SpecRejected naming each GRADQ_ cap the spec exceeds."""
-    _check_limits(spec, parameter_count(spec))
-
-
 def check_spec(spec: TrainingSpec) -> list[str]:
     """Raise SpecRejected for a cap exceeded or a blocking problem; return the warnings."""
     found = findings(spec)
-    _check_limits(spec, found.n_parameters)
+    check_limits(spec, found.n_parameters)
     blocking = [_error(problem) for problem in found.problems if problem.blocking]
     if blocking:
         raise SpecRejected(blocking)

@@ -114,7 +114,7 @@ def time_gradq(workload: Workload, sink: WorkerSink, fit_function: FitFunction =
                 checkpoint_min_seconds=CHECKPOINT_MIN_SECONDS,
                 seconds_left=None,
             )
-            with Heartbeat(sink, interval=min(FLUSH_SECONDS, HEARTBEAT_SECONDS)):
+            with Heartbeat(sink, renew_seconds=HEARTBEAT_SECONDS):
                 result = fit_function(run, timed, control)
         else:
             result = fit_function(run, timed, None)

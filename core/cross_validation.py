@@ -55,7 +55,7 @@ def create(
         started_at=_now(),
         dataset_id=job_options.get("dataset_id"),
         priority=job_options.get("priority", 0),
-        device=spec_json.get("training", {}).get("device", "auto"),
+        device=jobs.spec_device(spec_json),
     )
     session.add(parent)
     session.flush()

@@ -27,6 +27,11 @@ def add_event(
     session.add(JobEvent(job_id=job_id, kind=kind, epoch=epoch, data=data))
 
 
+def spec_device(spec: dict[str, Any]) -> str:
+    """The device a stored spec asks for (\"auto\" when it names none)."""
+    return str(spec.get("training", {}).get("device", "auto"))
+
+
 def create(
     session: Session,
     *,
@@ -50,7 +55,7 @@ def create(
         priority=priority,
         max_attempts=max_attempts,
         max_runtime_s=max_runtime_s,
-        device=spec.get("training", {}).get("device", "auto"),
+        device=spec_device(spec),
         queued_at=_now(),
     )
     session.add(job)

@@ -94,6 +94,7 @@ def write_epochs(session: Session, *, job_id: uuid.UUID, records: Iterable[Epoch
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(_INSERT_POSTGRESQL, (job_id, *columns))
         return
+    # SQLAlchemy's Uuid type keeps 32 hex digits on SQLite
     rows = [(job_id.hex, *row) for row in zip(*columns, strict=True)]
     connection.exec_driver_sql(_INSERT_SQLITE, rows)
 

@@ -56,6 +56,17 @@ def _predicted_labels(outputs: Array) -> Array:
     return outputs > (0.5 if probabilities else 0.0)
 
 
+# the kinds a metric applies to; the others' outputs are read by the loss alone
+_MEASURED = {
+    TargetKind.CLASS_INDEX,
+    TargetKind.PROBABILITIES,
+    TargetKind.LOG_PROBABILITIES,
+    TargetKind.BINARY,
+    TargetKind.MULTI_LABEL,
+    TargetKind.REGRESSION,
+}
+
+
 def target_metrics(
     prefix: str, outputs: torch.Tensor, targets: torch.Tensor, kind: TargetKind
 ) -> dict[str, float]:
@@ -68,10 +79,7 @@ def target_metrics(
     an output is read depends on the loss (a score's sign, a distance against a margin, x1 - x2,
     a log-rate).
     """
-    measured = kind in _MEASURED and (
-        kind == TargetKind.CLASS_INDEX or outputs.shape == targets.shape
-    )
-    if not measured:
+    if kind not in _MEASURED or (kind != TargetKind.CLASS_INDEX and outputs.shape != targets.shape):
         return {}
     out, target, xp = _arrays(outputs, targets)
     if kind == TargetKind.CLASS_INDEX:
@@ -83,16 +91,6 @@ def target_metrics(
     out, target = _float64(out), _float64(target)
     mae = float(abs(out - target).sum().item() / math.prod(out.shape))
     return {f"{prefix}_r2": _r2(out, target, xp), f"{prefix}_mae": mae}
-
-
-_MEASURED = {
-    TargetKind.CLASS_INDEX,
-    TargetKind.PROBABILITIES,
-    TargetKind.LOG_PROBABILITIES,
-    TargetKind.BINARY,
-    TargetKind.MULTI_LABEL,
-    TargetKind.REGRESSION,
-}
 
 
 @torch.no_grad()

@@ -19,16 +19,17 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    """Flushes the sink every `interval` seconds from a thread, whatever the loop is doing.
+    """Flushes the sink from a thread, whatever the loop is doing: every flush_seconds of the
+    sink, or every renew_seconds if that is shorter.
 
     Each flush stores the epochs buffered since the last, renews the lease and picks up cancel
     and pause requests, so the loop sees them at its next batch; a long epoch that buffers
     nothing keeps its lease all the same. The loop itself never waits on the database.
     """
 
-    def __init__(self, sink: DbMetricSink, *, interval: float) -> None:
+    def __init__(self, sink: DbMetricSink, *, renew_seconds: float) -> None:
         self._sink = sink
-        self._interval = interval
+        self._interval = min(sink.flush_seconds, renew_seconds)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{sink.job_id}")
 

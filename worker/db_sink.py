@@ -40,7 +40,7 @@ class DbMetricSink:
         self.job_id = job_id
         self.attempt = attempt
         self._engine = engine
-        self._flush_seconds = flush_seconds
+        self.flush_seconds = flush_seconds
         self.lease_seconds = lease_seconds
         self._buffer: list[EpochRecord] = []
         self._events: list[EventRecord] = []
@@ -52,7 +52,7 @@ class DbMetricSink:
 
     def log_epoch(self, epoch: int, metrics: Mapping[str, float], step: int) -> None:
         self._buffer.append(EpochRecord(epoch=epoch, step=step, values=dict(metrics)))
-        due = time.monotonic() - self._last_flush >= self._flush_seconds
+        due = time.monotonic() - self._last_flush >= self.flush_seconds
         if due and not self.in_background:
             self.try_flush()
 

@@ -202,8 +202,7 @@ def _attempt(engine: Engine, job_id: uuid.UUID, attempt: int) -> Outcome | None:
         attempt=attempt,
         lease_seconds=settings.LEASE_SECONDS,
     )
-    interval = min(settings.METRICS_FLUSH_SECONDS, settings.HEARTBEAT_SECONDS)
-    heartbeat = Heartbeat(sink, interval=interval)
+    heartbeat = Heartbeat(sink, renew_seconds=settings.HEARTBEAT_SECONDS)
     try:
         spec = TrainingSpec.model_validate(job.spec)
         # from the claim on: building the run and loading a checkpoint take time too
