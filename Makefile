@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: run api worker test lint format services browser migrate bench clean
+.PHONY: run api worker test lint format services browser migrate bench gpu-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,10 @@ test: lint services browser
 
 bench: $(STAMP) services
 	$(PY) -m bench
+
+# on a host with a CUDA device: the reference loops, a job end to end and the benchmark on the GPU
+gpu-check: $(STAMP)
+	PYTHON=$(PY) bash scripts/gpu_check.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import torch
 from sqlalchemy import Engine
 
 from bench.databases import new_job
@@ -81,14 +80,14 @@ class Timing:
 def time_plain(workload: Workload) -> Timing:
     """The hand-written script, from generating the data to the last epoch's loss."""
     started, cpu = time.perf_counter(), time.process_time()
-    losses = plain_fit(workload.plain(workload.spec))
+    losses = plain_fit(workload.plain_setup())
     return Timing(time.perf_counter() - started, time.process_time() - cpu, losses[-1])
 
 
 def time_recording(workload: Workload) -> Timing:
     """The script, also recording what gradq records every epoch."""
     started, cpu = time.perf_counter(), time.process_time()
-    epochs = recording_fit(workload.plain(workload.spec))
+    epochs = recording_fit(workload.plain_setup())
     return Timing(
         time.perf_counter() - started, time.process_time() - cpu, epochs[-1]["train_loss"]
     )
@@ -103,7 +102,7 @@ def time_gradq(workload: Workload, sink: WorkerSink, fit_function: FitFunction =
     timed = TimedSink(sink)
     started, cpu = time.perf_counter(), time.process_time()
     spec = TrainingSpec.model_validate(workload.spec)
-    run = build_run(spec, torch.device("cpu"))
+    run = build_run(spec, workload.device)
     built = time.perf_counter()
     try:
         if isinstance(sink, DbMetricSink):

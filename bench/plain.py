@@ -15,7 +15,7 @@ def _batches(
     if setup.batch_size is None:
         yield setup.x, setup.y
         return
-    order = torch.randperm(len(setup.x), generator=generator)
+    order = torch.randperm(len(setup.x), generator=generator).to(setup.x.device)
     for index in torch.split(order, setup.batch_size):
         yield setup.x[index], setup.y[index]
 
@@ -30,7 +30,7 @@ def plain_fit(setup: PlainSetup) -> list[float]:
     losses = []
     network.train()
     for _ in range(setup.epochs):
-        total = torch.zeros((), dtype=torch.float64)
+        total = torch.zeros((), dtype=torch.float64, device=setup.x.device)
         for xb, yb in _batches(setup, generator):
             optimizer.zero_grad()
             loss = loss_fn(network(xb), yb)
@@ -52,7 +52,7 @@ def recording_fit(setup: PlainSetup) -> list[dict[str, float]]:
     network.train()
     for _ in range(setup.epochs):
         started = time.perf_counter()
-        total = torch.zeros((), dtype=torch.float64)
+        total = torch.zeros((), dtype=torch.float64, device=setup.x.device)
         outputs, targets = [], []
         for xb, yb in _batches(setup, generator):
             optimizer.zero_grad()

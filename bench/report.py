@@ -42,6 +42,7 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "sqlite": sqlite3.sqlite_version,
+        "gpus": [torch.cuda.get_device_name(index) for index in range(torch.cuda.device_count())],
     }
 
 
@@ -220,6 +221,9 @@ def table(results: dict[str, Any]) -> str:
         f"{info['memory_gib']} GiB), torch {info['torch']}, Python {info['python']}; "
         f"load average {loads.get('start')} at start, {loads.get('end')} at end"
     )
+    device = results.get("plan", {}).get("device", "cpu")
+    if device != "cpu":
+        header += f"; training overhead on {device} ({', '.join(info.get('gpus', [])) or 'none'})"
     lines = [
         header,
         "",

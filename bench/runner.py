@@ -25,6 +25,7 @@ from bench.report import OVERHEAD_GOAL, load_average, machine, table
 from bench.workloads import WORKLOADS
 from tests.databases import REDIS_URL
 from tests.integration.stack import Stack, new_user, running_stack
+from training.device import resolve_device
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = ("overhead", "stacks", "size", "peers")
@@ -56,6 +57,8 @@ class Plan:
     sections: tuple[str, ...] = SECTIONS
     backends: tuple[str, ...] = BACKENDS
     profile_api: Path | None = None
+    # where the training-overhead section trains (a spec's device: cpu, cuda, cuda:N or auto)
+    device: str = "cpu"
 
 
 QUICK = Plan(
@@ -90,8 +93,9 @@ def run_overhead(
     profiles: dict[str, Any] = {}
     with scratch_databases(directory, postgres=plan.postgres) as engines:
         chosen = variants(engines, candidate)
+        device = resolve_device(plan.device)
         for name in plan.workloads:
-            workload = WORKLOADS[name].sized(plan.scale)
+            workload = WORKLOADS[name].sized(plan.scale).on(device)
             timings = measure(workload, chosen, plan.repetitions.get(name, 3))
             results[name] = summarise(workload, timings)
             if plan.profile and results[name]["ratio"] > OVERHEAD_GOAL:
@@ -169,6 +173,7 @@ def run(plan: Plan, candidate: FitFunction | None = None) -> dict[str, Any]:
         "jobs": plan.jobs,
         "epochs_at_size": plan.epochs_at_size,
         "api_workers": plan.api_workers,
+        "device": plan.device,
     }
     return results
 
@@ -191,6 +196,9 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="py-spy the API under load; raw stacks go to DIR, a summary to the results",
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="training-overhead device: cpu, cuda, cuda:N or auto"
     )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite and embedded only")
     parser.add_argument(
@@ -219,7 +227,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         plan = replace(plan, profile_api=args.profile_api)
     if args.no_postgres:
         plan = replace(plan, postgres=False)
-    return plan
+    return replace(plan, device=args.device)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from tests.helpers import MOONS_GOLDEN
 from training.spec.targets import TargetKind
 
 Tensors = tuple[torch.Tensor, torch.Tensor]
+CPU = torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,13 @@ class PlainSetup:
     seed: int
     target_kind: TargetKind = TargetKind.CLASS_INDEX
 
+    def to(self, device: torch.device) -> "PlainSetup":
+        """Network, loss and data on device, as a script moves them before its loop (the
+        optimizer keeps the same parameters: Module.to moves them in place)."""
+        self.network.to(device)
+        self.loss_fn.to(device)
+        return replace(self, x=self.x.to(device), y=self.y.to(device))
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -38,6 +46,14 @@ class Workload:
     description: str
     spec: dict[str, Any]
     plain: Callable[[dict[str, Any]], PlainSetup]
+    device: torch.device = CPU
+
+    def plain_setup(self) -> PlainSetup:
+        """The script's setup on the workload's device."""
+        return self.plain(self.spec).to(self.device)
+
+    def on(self, device: torch.device) -> "Workload":
+        return replace(self, device=device)
 
     @property
     def epochs(self) -> int:
@@ -56,7 +72,7 @@ class Workload:
         dataset = spec["dataset"]
         if dataset["type"] == "random":
             dataset["n_samples"] = max(2, round(dataset["n_samples"] * scale))
-        return Workload(self.name, self.description, spec, self.plain)
+        return replace(self, spec=spec)
 
 
 def _random_data(dataset: dict[str, Any]) -> Tensors:

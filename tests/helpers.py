@@ -1,7 +1,13 @@
 """Specs and small builders shared by the tests."""
 
 import copy
+import os
 from typing import Any
+
+import torch
+
+# GRADQ_TEST_DEVICE=cuda runs the reference-loop tests (gradq and hand-written loops) on a GPU
+TEST_DEVICE = torch.device(os.environ.get("GRADQ_TEST_DEVICE", "cpu"))
 
 MOONS_GOLDEN: dict[str, Any] = {
     "dataset": {"type": "moons", "n_samples": 200, "noise": 0.2, "random_state": 0},

@@ -14,7 +14,7 @@ import torch
 from sklearn.datasets import make_moons
 from torch import nn
 
-from tests.helpers import MOONS_GOLDEN, moons_spec
+from tests.helpers import MOONS_GOLDEN, TEST_DEVICE, moons_spec
 from tests.integration.stack import REPO_ROOT, Stack, all_metrics, new_user, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -22,12 +22,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def reference_losses() -> list[float]:
-    """The golden moons run as a hand-written loop."""
+    """The golden moons run as a hand-written loop, on the device the worker's "auto" picks."""
     x_np, y_np = make_moons(n_samples=200, noise=0.2, random_state=0)
-    x = torch.tensor(x_np, dtype=torch.float32)
-    y = torch.tensor(y_np, dtype=torch.int64)
+    x = torch.tensor(x_np, dtype=torch.float32).to(TEST_DEVICE)
+    y = torch.tensor(y_np, dtype=torch.int64).to(TEST_DEVICE)
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).to(TEST_DEVICE)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=50, gamma=0.99)
     losses = []

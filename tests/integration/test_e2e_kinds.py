@@ -7,9 +7,8 @@ Each job's per-epoch numbers read back over HTTP must equal the same spec run in
 from typing import Any
 
 import pytest
-import torch
 
-from tests.helpers import moons_spec
+from tests.helpers import TEST_DEVICE, moons_spec
 from tests.integration.stack import Stack, all_metrics, new_user, wait_for
 from training.loop import fit
 from training.run import build_run
@@ -99,7 +98,7 @@ def test_worker_numbers_equal_the_in_process_loop(stack: Stack, make_spec: Any) 
         events = client.get(f"/api/v1/jobs/{job['id']}/events").json()
 
     sink = ListSink()
-    result = fit(build_run(TrainingSpec.model_validate(spec), torch.device("cpu")), sink)
+    result = fit(build_run(TrainingSpec.model_validate(spec), TEST_DEVICE), sink)
     assert job["stop_reason"] == result.stop_reason
     assert len(epochs) == len(sink.epochs) == result.epochs_completed
     for served, local in zip(epochs, sink.epochs, strict=True):

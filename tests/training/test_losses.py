@@ -18,6 +18,7 @@ from sklearn.datasets import (
 from torch import nn
 from torch.nn import functional as F
 
+from tests.helpers import TEST_DEVICE
 from training.build.data import build_dataset
 from training.build.losses import LOSSES
 from training.loop import fit
@@ -49,6 +50,11 @@ Data = Callable[[], tuple[torch.Tensor, torch.Tensor]]
 
 def _f32(array: Any) -> torch.Tensor:
     return torch.tensor(array, dtype=torch.float32)
+
+
+def _weight(values: list[float]) -> torch.Tensor:
+    """A class weight or pos_weight of a hand-written loss, on the device the loop trains on."""
+    return torch.tensor(values, device=TEST_DEVICE)
 
 
 def _moons() -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,14 +185,14 @@ CASES: dict[str, Case] = {
         _moons,
         2,
         {"type": "CrossEntropyLoss", "weight": [1.0, 2.0], "label_smoothing": 0.1},
-        lambda o, t: F.cross_entropy(o, t, weight=torch.tensor([1.0, 2.0]), label_smoothing=0.1),
+        lambda o, t: F.cross_entropy(o, t, weight=_weight([1.0, 2.0]), label_smoothing=0.1),
     ),
     "CrossEntropyLoss-one-hot": Case(
         BLOBS_ONE_HOT,
         _blobs_one_hot,
         3,
         {"type": "CrossEntropyLoss", "weight": W3, "reduction": "sum"},
-        lambda o, t: F.cross_entropy(o, t, weight=torch.tensor(W3), reduction="sum"),
+        lambda o, t: F.cross_entropy(o, t, weight=_weight(W3), reduction="sum"),
     ),
     "CrossEntropyLoss-soft": Case(
         PROBS,
@@ -200,7 +206,7 @@ CASES: dict[str, Case] = {
         _moons,
         2,
         {"type": "NLLLoss", "weight": [2.0, 1.0], "reduction": "sum"},
-        lambda o, t: F.nll_loss(o, t, weight=torch.tensor([2.0, 1.0]), reduction="sum"),
+        lambda o, t: F.nll_loss(o, t, weight=_weight([2.0, 1.0]), reduction="sum"),
         last="LogSoftmax",
     ),
     "NLLLoss-2d": Case(
@@ -233,7 +239,7 @@ CASES: dict[str, Case] = {
         _circles_binary,
         1,
         {"type": "BCELoss", "weight": [3.0]},
-        lambda o, t: F.binary_cross_entropy(o, t, weight=torch.tensor([3.0])),
+        lambda o, t: F.binary_cross_entropy(o, t, weight=_weight([3.0])),
         last="Sigmoid",
     ),
     "BCELoss-multi-label": Case(
@@ -241,7 +247,7 @@ CASES: dict[str, Case] = {
         _built(MULTI),
         3,
         {"type": "BCELoss", "weight": W3, "reduction": "none"},
-        lambda o, t: F.binary_cross_entropy(o, t, torch.tensor(W3), reduction="none").mean(),
+        lambda o, t: F.binary_cross_entropy(o, t, _weight(W3), reduction="none").mean(),
         last="Sigmoid",
     ),
     "BCEWithLogitsLoss-binary": Case(
@@ -249,7 +255,7 @@ CASES: dict[str, Case] = {
         _circles_binary,
         1,
         {"type": "BCEWithLogitsLoss", "pos_weight": [2.0]},
-        lambda o, t: F.binary_cross_entropy_with_logits(o, t, pos_weight=torch.tensor([2.0])),
+        lambda o, t: F.binary_cross_entropy_with_logits(o, t, pos_weight=_weight([2.0])),
         batch_size=16,
     ),
     "BCEWithLogitsLoss-multi-label": Case(
@@ -258,7 +264,7 @@ CASES: dict[str, Case] = {
         3,
         {"type": "BCEWithLogitsLoss", "weight": W3, "pos_weight": [0.5, 1.0, 4.0]},
         lambda o, t: F.binary_cross_entropy_with_logits(
-            o, t, torch.tensor(W3), pos_weight=torch.tensor([0.5, 1.0, 4.0])
+            o, t, _weight(W3), pos_weight=_weight([0.5, 1.0, 4.0])
         ),
     ),
     "MarginRankingLoss": Case(
@@ -286,7 +292,7 @@ CASES: dict[str, Case] = {
         _built(MULTI),
         3,
         {"type": "MultiLabelSoftMarginLoss", "weight": W3, "reduction": "sum"},
-        lambda o, t: F.multilabel_soft_margin_loss(o, t, torch.tensor(W3), reduction="sum"),
+        lambda o, t: F.multilabel_soft_margin_loss(o, t, _weight(W3), reduction="sum"),
     ),
     "SoftMarginLoss": Case(
         CLASSIFICATION_SIGN, _classification_sign, 1, {"type": "SoftMarginLoss"}, F.soft_margin_loss
@@ -351,7 +357,7 @@ def _spec(case: Case, seed: int) -> dict[str, Any]:
 
 def _fit(spec: dict[str, Any]) -> list[dict[str, float]]:
     sink = ListSink()
-    fit(build_run(TrainingSpec.model_validate(spec), torch.device("cpu")), sink)
+    fit(build_run(TrainingSpec.model_validate(spec), TEST_DEVICE), sink)
     return sink.epochs
 
 
@@ -371,15 +377,17 @@ def _network(case: Case, in_features: int) -> nn.Sequential:
 
 
 def _batches(n: int, batch_size: int | None, generator: torch.Generator) -> list[torch.Tensor]:
+    """Drawn on the CPU and moved to the device, as gradq's loop does."""
     if batch_size is None:
-        return [torch.arange(n)]
-    return list(torch.randperm(n, generator=generator).split(batch_size))
+        return [torch.arange(n, device=TEST_DEVICE)]
+    return list(torch.randperm(n, generator=generator).to(TEST_DEVICE).split(batch_size))
 
 
 def _hand_written(case: Case, seed: int) -> list[float]:
     x, y = case.data()
+    x, y = x.to(TEST_DEVICE), y.to(TEST_DEVICE)
     torch.manual_seed(seed)
-    net = _network(case, x.shape[-1])
+    net = _network(case, x.shape[-1]).to(TEST_DEVICE)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     generator = torch.Generator().manual_seed(seed)
     losses = []

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sklearn.datasets import make_moons, make_regression
 from torch import nn
 
+from tests.helpers import TEST_DEVICE
 from training.build.lookahead import Lookahead
 from training.build.optimizers import build_optimizer
 from training.loop import fit
@@ -45,7 +46,7 @@ def _spec(optimizer: dict[str, Any], epochs: int, batch_size: int | None = None)
 
 
 def _fit(spec: dict[str, Any]) -> tuple[History, TrainingRun]:
-    run = build_run(TrainingSpec.model_validate(spec), torch.device("cpu"))
+    run = build_run(TrainingSpec.model_validate(spec), TEST_DEVICE)
     sink = ListSink()
     fit(run, sink)
     history = [
@@ -61,9 +62,10 @@ def _network() -> nn.Sequential:
     return nn.Sequential(OrderedDict(layers))
 
 
-def _moons() -> tuple[torch.Tensor, torch.Tensor]:
+def _moons(device: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, torch.Tensor]:
     x, y = make_moons(n_samples=200, noise=0.2, random_state=0)
-    return torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.int64)
+    x_t, y_t = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.int64)
+    return x_t.to(device), y_t.to(device)
 
 
 def _batches(
@@ -72,7 +74,8 @@ def _batches(
     if batch_size is None:
         yield x, y
         return
-    order = torch.randperm(len(x), generator=generator)
+    # drawn on the CPU, then moved to the data's device, as gradq's loop does
+    order = torch.randperm(len(x), generator=generator).to(x.device)
     for start in range(0, len(x), batch_size):
         index = order[start : start + batch_size]
         yield x[index], y[index]
@@ -85,8 +88,8 @@ def _hand_loop(
     after_step: Callable[[], None] = lambda: None,
 ) -> tuple[History, nn.Sequential]:
     """Plain zero_grad / forward / backward / step, StepLR(2, 0.5) after each epoch."""
-    x, y = _moons()
-    net = _network()
+    x, y = _moons(TEST_DEVICE)
+    net = _network().to(TEST_DEVICE)
     optimizer = make(net)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     generator = torch.Generator().manual_seed(5)
@@ -188,8 +191,8 @@ def test_lbfgs_records_the_first_closure_evaluation_of_each_step() -> None:
     optimizer = {"type": "LBFGS", "lr": 0.5, "max_iter": 4, "history_size": 5}
     optimizer["line_search_fn"] = "strong_wolfe"
     got, _ = _fit(_spec(optimizer, epochs=4))
-    x, y = _moons()
-    net = _network()
+    x, y = _moons(TEST_DEVICE)
+    net = _network().to(TEST_DEVICE)
     lbfgs = torch.optim.LBFGS(
         net.parameters(), lr=0.5, max_iter=4, history_size=5, line_search_fn="strong_wolfe"
     )
@@ -295,8 +298,8 @@ class _OriginalRanger:
 
 def test_ranger_equals_the_original_ranger_update() -> None:
     got, _ = _fit(_spec({"type": "Ranger", "lr": 0.05, "weight_decay": 0.1}, epochs=14))
-    x, y = _moons()
-    net = _network()
+    x, y = _moons(TEST_DEVICE)
+    net = _network().to(TEST_DEVICE)
     ranger = _OriginalRanger(list(net.parameters()), weight_decay=0.1)
     expected = []
     for epoch in range(14):
@@ -456,17 +459,17 @@ def _regression_run(no_decay_on_bias: bool) -> TrainingRun:
         "training": {"epochs": 5, "batch_size": 5, "seed": 2},
     }
     spec["optimizer"]["no_decay_on_bias"] = no_decay_on_bias
-    run = build_run(TrainingSpec.model_validate(spec), torch.device("cpu"))
+    run = build_run(TrainingSpec.model_validate(spec), TEST_DEVICE)
     fit(run, ListSink())
     return run
 
 
 def _hand_regression(decay_bias: bool) -> nn.Linear:
     x_np, y_np = make_regression(n_samples=20, n_features=5, noise=0.1, random_state=0)
-    x = torch.tensor(x_np, dtype=torch.float32)
-    y = torch.tensor(y_np, dtype=torch.float32).reshape(20, 1)
+    x = torch.tensor(x_np, dtype=torch.float32).to(TEST_DEVICE)
+    y = torch.tensor(y_np, dtype=torch.float32).reshape(20, 1).to(TEST_DEVICE)
     torch.manual_seed(2)
-    linear = nn.Linear(5, 1)
+    linear = nn.Linear(5, 1).to(TEST_DEVICE)
     bias_group = (
         {"params": [linear.bias]} if decay_bias else {"params": [linear.bias], "weight_decay": 0}
     )

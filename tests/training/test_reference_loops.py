@@ -7,7 +7,7 @@ import torch
 from sklearn.datasets import make_moons, make_regression
 from torch import nn
 
-from tests.helpers import MOONS_GOLDEN, moons_spec
+from tests.helpers import MOONS_GOLDEN, TEST_DEVICE, moons_spec
 from training.loop import fit
 from training.run import build_run
 from training.sinks import ListSink
@@ -18,17 +18,19 @@ ATOL = 1e-6
 
 def _run(spec: dict[str, Any]) -> list[dict[str, float]]:
     sink = ListSink()
-    fit(build_run(TrainingSpec.model_validate(spec), torch.device("cpu")), sink)
+    fit(build_run(TrainingSpec.model_validate(spec), TEST_DEVICE), sink)
     return sink.epochs
 
 
 def _moons_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     x, y = make_moons(n_samples=200, noise=0.2, random_state=0)
-    return torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.int64)
+    x_t, y_t = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.int64)
+    return x_t.to(TEST_DEVICE), y_t.to(TEST_DEVICE)
 
 
 def _moons_network() -> nn.Sequential:
-    return nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    """Built on the CPU under the caller's seed, then moved, as build_run does."""
+    return nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).to(TEST_DEVICE)
 
 
 def test_golden_moons_full_batch_equals_hand_written_loop() -> None:
@@ -71,7 +73,8 @@ def test_shuffled_mini_batches_follow_the_seeded_generator() -> None:
     generator = torch.Generator().manual_seed(7)
     expected = []
     for _ in range(5):
-        order = torch.randperm(200, generator=generator)
+        # drawn on the CPU, then moved, as gradq's loop does
+        order = torch.randperm(200, generator=generator).to(TEST_DEVICE)
         total = 0.0
         for start in range(0, 200, 32):
             index = order[start : start + 32]
@@ -104,10 +107,10 @@ def test_regression_with_mse_equals_hand_written_loop() -> None:
     }
     epochs = _run(spec)
     x_np, y_np = make_regression(n_samples=50, n_features=4, noise=0.1, random_state=0)
-    x = torch.tensor(x_np, dtype=torch.float32)
-    y = torch.tensor(y_np, dtype=torch.float32).reshape(50, 1)
+    x = torch.tensor(x_np, dtype=torch.float32).to(TEST_DEVICE)
+    y = torch.tensor(y_np, dtype=torch.float32).reshape(50, 1).to(TEST_DEVICE)
     torch.manual_seed(3)
-    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)).to(TEST_DEVICE)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.001)
     expected = []
     for _ in range(20):

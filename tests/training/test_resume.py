@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import torch
 
-from tests.helpers import moons_spec
+from tests.helpers import TEST_DEVICE, moons_spec
 from tests.training.test_optimizers import CASES as OPTIMIZER_CASES
 from tests.training.test_schedulers import CASES as SCHEDULER_CASES
 from training import checkpoint
@@ -45,22 +45,21 @@ class PauseAt:
 
 def _resumed_equals_uninterrupted(spec_json: dict[str, Any], tmp_path: Path) -> None:
     spec = TrainingSpec.model_validate(spec_json)
-    cpu = torch.device("cpu")
     whole = ListSink()
-    fit(build_run(spec, cpu), whole)
+    fit(build_run(spec, TEST_DEVICE), whole)
 
     first = ListSink()
     path = tmp_path / "checkpoint.pt"
-    stopped = fit(build_run(spec, cpu), first, PauseAt(STOP_AFTER, path))
+    stopped = fit(build_run(spec, TEST_DEVICE), first, PauseAt(STOP_AFTER, path))
     assert (stopped.stop_reason, stopped.epochs_completed) == ("paused", STOP_AFTER)
 
     # something else draws random numbers in between, as another job in the worker would
     torch.manual_seed(12345)
     torch.rand(7)
     rest = ListSink()
-    state = checkpoint.read(path, cpu)
+    state = checkpoint.read(path, TEST_DEVICE)
     assert state is not None
-    result = fit(build_run(spec, cpu), rest, resume_from=state)
+    result = fit(build_run(spec, TEST_DEVICE), rest, resume_from=state)
 
     def strip(epochs: list[dict[str, float]]) -> list[dict[str, float]]:
         timing = {"seconds", "samples_per_second"}
@@ -155,7 +154,7 @@ def test_dropout_and_augmentation_resume_exactly(tmp_path: Path) -> None:
 def test_a_checkpoint_holds_no_code(tmp_path: Path) -> None:
     spec = TrainingSpec.model_validate(_base())
     path = tmp_path / "checkpoint.pt"
-    fit(build_run(spec, torch.device("cpu")), ListSink(), PauseAt(2, path))
+    fit(build_run(spec, TEST_DEVICE), ListSink(), PauseAt(2, path))
     # weights_only refuses anything but tensors and plain containers
     state = torch.load(path, weights_only=True)
     assert state["epoch"] == 2

@@ -13,7 +13,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as lrs
 
-from tests.helpers import moons_spec
+from tests.helpers import TEST_DEVICE, moons_spec
 from training.build.schedulers import ScheduleError, build_scheduler
 from training.loop import fit
 from training.preview import preview_lr
@@ -209,26 +209,28 @@ def _spec(scheduler: dict[str, Any], interval: str) -> dict[str, Any]:
 
 def _run(spec: dict[str, Any]) -> ListSink:
     sink = ListSink()
-    fit(build_run(TrainingSpec.model_validate(spec), torch.device("cpu")), sink)
+    fit(build_run(TrainingSpec.model_validate(spec), TEST_DEVICE), sink)
     return sink
 
 
 def _moons() -> tuple[torch.Tensor, torch.Tensor]:
     x, y = make_moons(n_samples=200, noise=0.2, random_state=0)
-    return torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.int64)
+    x_t, y_t = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.int64)
+    return x_t.to(TEST_DEVICE), y_t.to(TEST_DEVICE)
 
 
 def _hand_written(reference: Reference, interval: str) -> list[tuple[float, float]]:
     """The loop of the articles, shuffled mini-batches from a generator seeded like gradq's."""
     x, y = _moons()
     torch.manual_seed(SEED)
-    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).to(TEST_DEVICE)
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
     scheduler = reference(optimizer, interval)
     generator = torch.Generator().manual_seed(SEED)
     per_epoch = []
     for _ in range(EPOCHS):
-        order = torch.randperm(200, generator=generator)
+        # drawn on the CPU, then moved, as gradq's loop does
+        order = torch.randperm(200, generator=generator).to(TEST_DEVICE)
         total = 0.0
         for start in range(0, 200, BATCH):
             index = order[start : start + BATCH]
@@ -252,7 +254,7 @@ def test_schedule_equals_hand_written_loop_and_preview(
 ) -> None:
     spec = TrainingSpec.model_validate(_spec(scheduler, interval))
     sink = ListSink()
-    fit(build_run(spec, torch.device("cpu")), sink)
+    fit(build_run(spec, TEST_DEVICE), sink)
     expected = _hand_written(reference, interval)
     got = [e["lr/0"] for e in sink.epochs]
 
@@ -310,7 +312,7 @@ def test_multi_step_lr_of_the_article_steps_at_each_milestone() -> None:
 def _plateau_hand_written(epochs: int, lr: float, **options: Any) -> list[tuple[float, float]]:
     x, y = _moons()
     torch.manual_seed(SEED)
-    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).to(TEST_DEVICE)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     scheduler = lrs.ReduceLROnPlateau(optimizer, **options)
     expected = []
