@@ -9,6 +9,7 @@ from training.checks import Problem, findings
 from training.dry_run import dry_run
 from training.spec import TrainingSpec
 from training.spec.batching import steps_per_epoch
+from training.torch_options import unsupported_options
 
 
 def _error(problem: Problem) -> dict[str, object]:
@@ -39,7 +40,11 @@ def check_limits(spec: TrainingSpec, n_parameters: int | None) -> None:
 
 
 def check_spec(spec: TrainingSpec) -> list[str]:
-    """Raise SpecRejected for a cap exceeded or a blocking problem; return the warnings."""
+    """Raise SpecRejected for an option this torch lacks, a cap exceeded or a blocking problem;
+    return the warnings."""
+    unsupported = [_error(Problem(loc, message)) for loc, message in unsupported_options(spec)]
+    if unsupported:
+        raise SpecRejected(unsupported)
     found = findings(spec)
     check_limits(spec, found.n_parameters)
     blocking = [_error(problem) for problem in found.problems if problem.blocking]

@@ -22,6 +22,7 @@ from training.spec.layers import LayerSpec
 from training.spec.losses import LossSpec
 from training.spec.optimizers import OptimizerSpec
 from training.spec.schedulers import SchedulerSpec
+from training.torch_options import GRADQ_FIELDS
 
 UNIONS: list[tuple[Any, Registry[Any, Any]]] = [
     (LayerSpec, LAYERS),
@@ -41,8 +42,6 @@ NOT_TORCH = {
     "ExponentialDecay",
     "InverseTimeDecay",
 }
-# fields gradq adds that are not torch keywords
-GRADQ_FIELDS = {"type", "name", "interval", "param_groups", "no_decay_on_bias", "monitor"}
 # torch defaults that gradq infers from the data instead
 INFERRED = {("LayerNorm", "normalized_shape")}
 

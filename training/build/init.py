@@ -22,6 +22,7 @@ from training.spec.init import (
     spec_type,
 )
 from training.spec.model import ModelSpec
+from training.torch_options import torch_keywords
 
 InitFunction = Callable[..., torch.Tensor]
 
@@ -46,7 +47,8 @@ INITIALIZERS: Registry[InitializerBase, InitFunction] = Registry(
 def initialize(spec: InitializerBase, tensor: torch.Tensor) -> None:
     """Fill tensor in place with the torch.nn.init function the spec names, drawing from torch's
     global generator."""
-    INITIALIZERS.builder(spec)(tensor, **spec.model_dump(exclude={"type"}))
+    function = INITIALIZERS.builder(spec)
+    function(tensor, **torch_keywords(spec, function, spec.model_dump(exclude={"type"})))
 
 
 def apply_init(network: nn.Sequential, spec: ModelSpec) -> None:

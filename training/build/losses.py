@@ -28,6 +28,7 @@ from training.spec.losses import (
     SmoothL1LossSpec,
     SoftMarginLossSpec,
 )
+from training.torch_options import torch_keywords
 
 LossBuilder = Callable[[LossBase], nn.Module]
 TENSOR_FIELDS = ("weight", "pos_weight")
@@ -95,9 +96,9 @@ class GaussianNLLAdapter(nn.Module):
         return loss
 
 
-def _kwargs(spec: LossBase) -> dict[str, Any]:
+def _kwargs(spec: LossBase, loss_class: Callable[..., Any]) -> dict[str, Any]:
     """The spec's fields as torch keywords; lists of floats become float32 tensors."""
-    kwargs = spec.model_dump(exclude={"type"})
+    kwargs = torch_keywords(spec, loss_class, spec.model_dump(exclude={"type"}))
     for name in TENSOR_FIELDS:
         if kwargs.get(name) is not None:
             kwargs[name] = torch.tensor(kwargs[name], dtype=torch.float32)
@@ -105,11 +106,11 @@ def _kwargs(spec: LossBase) -> dict[str, Any]:
 
 
 def _plain(loss_class: Callable[..., nn.Module]) -> LossBuilder:
-    return lambda spec: loss_class(**_kwargs(spec))
+    return lambda spec: loss_class(**_kwargs(spec, loss_class))
 
 
 def _adapted(loss_class: Callable[..., Any], adapter: Callable[[Any], nn.Module]) -> LossBuilder:
-    return lambda spec: adapter(loss_class(**_kwargs(spec)))
+    return lambda spec: adapter(loss_class(**_kwargs(spec, loss_class)))
 
 
 LOSSES: Registry[LossBase, LossBuilder] = Registry(

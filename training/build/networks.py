@@ -52,6 +52,7 @@ from training.spec.layers import (
     UnflattenSpec,
 )
 from training.spec.model import ModelSpec
+from training.torch_options import UnsupportedOption, torch_keywords
 
 Shape = tuple[int, ...]
 LayerBuilder = Callable[[LayerBase, Shape], nn.Module]
@@ -93,32 +94,32 @@ class Reshape(nn.Module):
         return f"target_shape={self.target_shape}"
 
 
-def _kwargs(spec: LayerBase) -> dict[str, Any]:
-    return spec.model_dump(exclude={"type", "name"})
+def _kwargs(spec: LayerBase, layer_class: Callable[..., nn.Module]) -> dict[str, Any]:
+    return torch_keywords(spec, layer_class, spec.model_dump(exclude={"type", "name"}))
 
 
 def _as_is(layer_class: Callable[..., nn.Module]) -> LayerBuilder:
     """A layer whose arguments are all in its spec."""
-    return lambda spec, _in_shape: layer_class(**_kwargs(spec))
+    return lambda spec, _in_shape: layer_class(**_kwargs(spec, layer_class))
 
 
 def _on_features(layer_class: Callable[..., nn.Module]) -> LayerBuilder:
     """A layer whose first argument is the size of the last dimension (in_features)."""
-    return lambda spec, in_shape: layer_class(in_shape[-1], **_kwargs(spec))
+    return lambda spec, in_shape: layer_class(in_shape[-1], **_kwargs(spec, layer_class))
 
 
 def _on_channels(layer_class: Callable[..., nn.Module]) -> LayerBuilder:
     """A layer whose first argument is the number of channels (dimension 1 of the batch)."""
-    return lambda spec, in_shape: layer_class(in_shape[0], **_kwargs(spec))
+    return lambda spec, in_shape: layer_class(in_shape[0], **_kwargs(spec, layer_class))
 
 
 def _group_norm(spec: LayerBase, in_shape: Shape) -> nn.Module:
-    return nn.GroupNorm(num_channels=in_shape[0], **_kwargs(spec))
+    return nn.GroupNorm(num_channels=in_shape[0], **_kwargs(spec, nn.GroupNorm))
 
 
 def _layer_norm(spec: LayerBase, in_shape: Shape) -> nn.Module:
     assert isinstance(spec, LayerNormSpec)
-    kwargs = _kwargs(spec)
+    kwargs = _kwargs(spec, nn.LayerNorm)
     if spec.normalized_shape is None:
         kwargs["normalized_shape"] = list(in_shape)
     return nn.LayerNorm(**kwargs)
@@ -250,6 +251,8 @@ def _meta_layer(spec: LayerBase, name: str, in_shape: Shape) -> tuple[nn.Module,
         out = _probe(module, in_shape, meta)
     except _Unfit:
         raise
+    except UnsupportedOption as error:
+        raise _Unfit(str(error)) from error
     except (RuntimeError, ValueError, IndexError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise _Unfit(f"cannot take input {in_shape}: {message}") from error

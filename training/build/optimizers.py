@@ -26,6 +26,7 @@ from training.spec.optimizers import (
     RpropSpec,
     SGDSpec,
 )
+from training.torch_options import torch_keywords
 
 OptimizerBuilder = Callable[[BaseModel, nn.Module], torch.optim.Optimizer]
 ParamGroup = dict[str, Any]
@@ -83,7 +84,8 @@ def hyperparameters(spec: BaseModel, *exclude: str) -> dict[str, Any]:
 def _torch(optimizer_class: Callable[..., torch.optim.Optimizer]) -> OptimizerBuilder:
     def build(spec: BaseModel, network: nn.Module) -> torch.optim.Optimizer:
         assert isinstance(spec, OptimizerBase)
-        return optimizer_class(parameter_groups(spec, network), **hyperparameters(spec))
+        keywords = torch_keywords(spec, optimizer_class, hyperparameters(spec))
+        return optimizer_class(parameter_groups(spec, network), **keywords)
 
     return build
 
@@ -97,7 +99,7 @@ def _ranger(spec: BaseModel, network: nn.Module) -> torch.optim.Optimizer:
     assert isinstance(spec, RangerSpec)
     radam = torch.optim.RAdam(
         parameter_groups(spec, network),
-        **hyperparameters(spec, "k", "alpha"),
+        **torch_keywords(spec, torch.optim.RAdam, hyperparameters(spec, "k", "alpha")),
         decoupled_weight_decay=True,
     )
     return Lookahead(radam, k=spec.k, alpha=spec.alpha)

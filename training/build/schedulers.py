@@ -36,6 +36,7 @@ from training.spec.schedulers import (
     one_cycle_total,
     run_span,
 )
+from training.torch_options import torch_keywords
 
 Scheduler = LRScheduler | ReduceLROnPlateau
 SchedulerBuilder = Callable[[Any, Optimizer, Span], Scheduler]
@@ -49,7 +50,8 @@ class ScheduleError(ValueError):
 
 def _keywords(scheduler_class: Callable[..., Scheduler]) -> SchedulerBuilder:
     def build(spec: SchedulerBase, optimizer: Optimizer, _span: Span) -> Scheduler:
-        return scheduler_class(optimizer, **spec.model_dump(exclude=GRADQ_FIELDS))
+        keywords = torch_keywords(spec, scheduler_class, spec.model_dump(exclude=GRADQ_FIELDS))
+        return scheduler_class(optimizer, **keywords)
 
     return build
 
@@ -69,7 +71,9 @@ def _cyclic(spec: CyclicLRSpec, optimizer: Optimizer, span: Span) -> Scheduler:
 
 def _one_cycle(spec: OneCycleLRSpec, optimizer: Optimizer, span: Span) -> Scheduler:
     _require_momentum(spec, optimizer)
-    keywords = spec.model_dump(exclude=GRADQ_FIELDS | {"total_steps"})
+    keywords = torch_keywords(
+        spec, schedulers.OneCycleLR, spec.model_dump(exclude=GRADQ_FIELDS | {"total_steps"})
+    )
     return schedulers.OneCycleLR(optimizer, total_steps=one_cycle_total(spec, span), **keywords)
 
 
