@@ -24,6 +24,7 @@ class BestTracker:
     best_state: dict[str, torch.Tensor] | None = None
     _bad_epochs: int = 0
     _sources: list[torch.Tensor] | None = field(default=None, repr=False)
+    _copies: list[torch.Tensor] = field(default_factory=list, repr=False)
 
     def _improved(self, value: float) -> bool:
         if self.best_value is None:
@@ -44,8 +45,9 @@ class BestTracker:
             state = network.state_dict(keep_vars=True)
             self.best_state = {key: value.detach().clone() for key, value in state.items()}
             self._sources = [value.detach() for value in state.values()]
+            self._copies = list(self.best_state.values())
             return
-        torch._foreach_copy_(list(self.best_state.values()), self._sources)
+        torch._foreach_copy_(self._copies, self._sources)
 
     def update(self, epoch: int, metrics: dict[str, float], network: nn.Module) -> bool:
         """Record the epoch; True when training should stop."""

@@ -93,47 +93,100 @@ def scalar_loss(loss: torch.Tensor) -> torch.Tensor:
     return loss if loss.dim() == 0 else loss.mean()
 
 
-@dataclass
-class _EpochTotals:
-    """Sums of loss and penalty times batch size, started at the second batch: 0 + x == x."""
+class _DeviceSums:
+    """Loss and penalty sums kept as float64 tensors: no host sync per batch on a GPU.
 
-    loss: torch.Tensor | None = None
-    penalty: torch.Tensor | None = None
-    first_loss: torch.Tensor | None = None
-    first_penalty: torch.Tensor | None = None
-    outputs: list[torch.Tensor] = field(default_factory=list)
-    targets: list[torch.Tensor] = field(default_factory=list)
-    seen: int = 0
-    iterations: int = 0
+    The sums start at the second batch (0 + x == x), so one batch costs no arithmetic.
+    """
+
+    def __init__(self) -> None:
+        self.loss: torch.Tensor | None = None
+        self.penalty: torch.Tensor | None = None
+        self.first_loss: torch.Tensor | None = None
+        self.first_penalty: torch.Tensor | None = None
+        self.seen = 0
+
+    def add(self, loss: torch.Tensor, extra: torch.Tensor | None, n: int) -> None:
+        if self.first_loss is None:
+            self.first_loss, self.first_penalty, self.seen = loss, extra, n
+            return
+        if self.loss is None:
+            self.loss = _weighted(self.first_loss, self.seen)
+            if self.first_penalty is not None:
+                self.penalty = _weighted(self.first_penalty, self.seen)
+        self.loss += _weighted(loss, n)
+        if extra is not None and self.penalty is not None:
+            self.penalty += _weighted(extra, n)
+        self.seen += n
+
+    def means(self) -> tuple[float, float]:
+        """The epoch's mean loss and penalty: one host sync each, once per epoch."""
+        return (
+            _mean(self.first_loss, self.loss, self.seen),
+            _mean(self.first_penalty, self.penalty, self.seen),
+        )
+
+
+class _HostSums:
+    """The same sums as Python floats, for CPU tensors: reading a CPU scalar costs no sync,
+    and a float is cheaper than a tensor op. float64 either way, in the same order, so both
+    give the same bits."""
+
+    def __init__(self) -> None:
+        self.loss = 0.0
+        self.penalty = 0.0
+        self.seen = 0
+
+    def add(self, loss: torch.Tensor, extra: torch.Tensor | None, n: int) -> None:
+        self.loss += loss.item() * n
+        if extra is not None:
+            self.penalty += extra.item() * n
+        self.seen += n
+
+    def means(self) -> tuple[float, float]:
+        # + 0.0 makes -0.0 the 0.0 a sum started at zero gives
+        return self.loss / self.seen + 0.0, self.penalty / self.seen + 0.0
+
+
+Evaluation = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
+def _evaluate(
+    run: TrainingRun, xb: torch.Tensor, yb: torch.Tensor, weights: list[torch.Tensor]
+) -> tuple[Evaluation, torch.Tensor]:
+    """Gradients of the objective at the current weights; (outputs, data loss, penalty) and the
+    objective."""
+    run.optimizer.zero_grad()
+    out = run.network(xb)
+    data_loss = scalar_loss(run.loss_fn(out, yb))
+    extra = penalty(weights, run.regularization)
+    objective = data_loss if extra is None else data_loss + extra
+    objective.backward()  # type: ignore[no-untyped-call]
+    clip_gradients(run.network, run.regularization)
+    return (out.detach(), data_loss.detach(), extra), objective
 
 
 def _train_step(
     run: TrainingRun, xb: torch.Tensor, yb: torch.Tensor, weights: list[torch.Tensor]
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+) -> Evaluation:
     """One optimizer step; returns the first evaluation's outputs, data loss and penalty."""
-    first: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = []
-
-    def closure() -> torch.Tensor:
-        # LBFGS evaluates this several times per step; other optimizers once.
-        run.optimizer.zero_grad()
-        out = run.network(xb)
-        data_loss = scalar_loss(run.loss_fn(out, yb))
-        extra = penalty(weights, run.regularization)
-        objective = data_loss if extra is None else data_loss + extra
-        objective.backward()  # type: ignore[no-untyped-call]
-        clip_gradients(run.network, run.regularization)
-        if not first:
-            first.append((out.detach(), data_loss.detach(), extra))
-        return objective
-
     if isinstance(run.optimizer, LBFGS):
+        # LBFGS evaluates the closure several times per step; the first is the step's record
+        first: list[Evaluation] = []
+
+        def closure() -> torch.Tensor:
+            evaluation, objective = _evaluate(run, xb, yb, weights)
+            if not first:
+                first.append(evaluation)
+            return objective
+
         run.optimizer.step(closure)  # type: ignore[no-untyped-call]
+        recorded = first[0]
     else:
-        # the same calls without the closure machinery; only LBFGS re-evaluates the loss
-        closure()
+        recorded, _ = _evaluate(run, xb, yb, weights)
         run.optimizer.step()
     apply_max_norm(weights, run.regularization)
-    return first[0]
+    return recorded
 
 
 def _cat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -142,20 +195,6 @@ def _cat(tensors: list[torch.Tensor]) -> torch.Tensor:
 
 def _weighted(value: torch.Tensor, n: int) -> torch.Tensor:
     return value.detach().double() * n
-
-
-def _add(totals: _EpochTotals, loss: torch.Tensor, extra: torch.Tensor | None, n: int) -> None:
-    if totals.iterations == 0:
-        totals.first_loss, totals.first_penalty = loss, extra
-        return
-    if totals.loss is None:
-        assert totals.first_loss is not None
-        totals.loss = _weighted(totals.first_loss, totals.seen)
-        if totals.first_penalty is not None:
-            totals.penalty = _weighted(totals.first_penalty, totals.seen)
-    totals.loss += _weighted(loss, n)
-    if extra is not None and totals.penalty is not None:
-        totals.penalty += _weighted(extra, n)
 
 
 def _mean(first: torch.Tensor | None, total: torch.Tensor | None, seen: int) -> float:
@@ -169,25 +208,24 @@ def _mean(first: torch.Tensor | None, total: torch.Tensor | None, seen: int) -> 
 def _train_epoch(
     run: TrainingRun, weights: list[torch.Tensor], control: RunControl
 ) -> tuple[dict[str, float], int, int]:
-    totals = _EpochTotals()
+    sums = _HostSums() if run.device.type == "cpu" else _DeviceSums()
+    outputs: list[torch.Tensor] = []
+    targets: list[torch.Tensor] = []
     for xb, yb in _batches(run):
-        if totals.iterations and (reason := control.interrupt()) is not None:
+        if outputs and (reason := control.interrupt()) is not None:
             raise _Interrupted(reason)
         out, data_loss, extra = _train_step(run, xb, yb, weights)
         if run.scheduler is not None and run.interval == "batch":
             run.scheduler.step()
-        _add(totals, data_loss, extra, len(xb))
-        totals.outputs.append(out)
-        totals.targets.append(yb)
-        totals.seen += len(xb)
-        totals.iterations += 1
-    # one host sync per epoch, not per batch
-    metrics = {"train_loss": _mean(totals.first_loss, totals.loss, totals.seen)}
+        sums.add(data_loss, extra, len(xb))
+        outputs.append(out)
+        targets.append(yb)
+    loss, penalty = sums.means()
+    metrics = {"train_loss": loss}
     if run.regularization.l1 or run.regularization.l2:
-        metrics["train_penalty"] = _mean(totals.first_penalty, totals.penalty, totals.seen)
-    outputs, targets = _cat(totals.outputs), _cat(totals.targets)
-    metrics |= target_metrics("train", outputs, targets, run.train.target_kind)
-    return metrics, totals.iterations, totals.seen
+        metrics["train_penalty"] = penalty
+    metrics |= target_metrics("train", _cat(outputs), _cat(targets), run.train.target_kind)
+    return metrics, len(outputs), sums.seen
 
 
 def _step_scheduler(run: TrainingRun, metrics: dict[str, float]) -> None:
