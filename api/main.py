@@ -7,6 +7,7 @@ from api.errors import install_error_handlers
 from api.limits import install_limits
 from api.monitoring import install_monitoring
 from api.routes import api_router, dashboard, health, tokens
+from api.warm_up import lifespan
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -19,6 +20,7 @@ def create_app() -> FastAPI:
         summary="Training as a service: submit a PyTorch training spec, follow its metrics.",
         version="0.1.0",
         generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
     )
     install_error_handlers(app)
     install_limits(app)  # before monitoring, whose middleware then also counts 413s and 429s
