@@ -34,8 +34,9 @@ step reference-loops env GRADQ_TEST_DEVICE=cuda "$python" -m pytest -q -p no:cac
     tests/training/test_schedulers.py tests/training/test_losses.py tests/training/test_resume.py
 step embedded-stack env GRADQ_TEST_DEVICE=cuda "$python" -m pytest -q -p no:cacheprovider -k "not postgres" \
     tests/integration/test_e2e.py tests/integration/test_e2e_kinds.py
+# BENCH_REPETITIONS=N: fewer rounds per workload, for a short lease
 step overhead "$python" -m bench --only overhead --no-postgres --device cuda \
-    --output "$out/bench-cuda.json"
+    ${BENCH_REPETITIONS:+--repetitions "$BENCH_REPETITIONS"} --output "$out/bench-cuda.json"
 
 if ((${#failed[@]})); then
     echo "gpu-check failed: ${failed[*]}" >&2
