@@ -220,10 +220,10 @@ def _train_epoch(
         sums.add(data_loss, extra, len(xb))
         outputs.append(out)
         targets.append(yb)
-    loss, penalty = sums.means()
-    metrics = {"train_loss": loss}
+    mean_loss, mean_penalty = sums.means()
+    metrics = {"train_loss": mean_loss}
     if run.regularization.l1 or run.regularization.l2:
-        metrics["train_penalty"] = penalty
+        metrics["train_penalty"] = mean_penalty
     metrics |= target_metrics("train", _cat(outputs), _cat(targets), run.train.target_kind)
     return metrics, len(outputs), sums.seen
 
