@@ -85,12 +85,10 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(
-    request: pytest.FixtureRequest, migrated_database: Engine, postgres_url: str
-) -> Engine:
-    """The same test on the SQLite file and on PostgreSQL."""
+def any_engine(request: pytest.FixtureRequest, migrated_database: Engine) -> Engine:
+    """The same test on the SQLite file and on PostgreSQL (the [sqlite] case needs no server)."""
     if request.param == "postgresql":
-        return get_engine(postgres_url)
+        return get_engine(request.getfixturevalue("postgres_url"))
     if migrated_database.dialect.name != "sqlite":
         pytest.skip("the suite database is not SQLite")
     return migrated_database
