@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -59,11 +59,24 @@ def _ping_idle(engine: Engine) -> None:
     event.listen(engine, "checkout", test)
 
 
+def database_unavailable(exc: DBAPIError) -> bool:
+    """The database could not be reached, or this connection was ended (the pool has dropped
+    it, e.g. after the server's idle-in-transaction timeout): worth trying again."""
+    return isinstance(exc, OperationalError) or exc.connection_invalidated
+
+
+def _postgresql_options() -> dict[str, str]:
+    idle_ms = round(get_settings().DB_IDLE_IN_TRANSACTION_SECONDS * 1000)
+    return {"options": f"-c idle_in_transaction_session_timeout={idle_ms}"}
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for url; SQLite files get WAL, a busy timeout and foreign keys."""
+    """An engine for url; SQLite files get WAL, a busy timeout and foreign keys; PostgreSQL
+    sessions end when left idle in a transaction (DB_IDLE_IN_TRANSACTION_SECONDS)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS)
+        connect_args = _postgresql_options() if parsed.get_backend_name() == "postgresql" else {}
+        engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, connect_args=connect_args)
         _ping_idle(engine)
         return engine
     if parsed.database:

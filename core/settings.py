@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     SWEEP_SECONDS: float = Field(default=15.0, gt=0)
     RESEND_SECONDS: float = Field(default=60.0, gt=0)
     MAX_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    # PostgreSQL ends a session left idle inside a transaction this long, freeing its row locks:
+    # a worker stopped mid-flush (SIGSTOP, a frozen VM) would otherwise hold its job's row, and
+    # the sweeper could never requeue the job. No request or flush idles anywhere near this long.
+    DB_IDLE_IN_TRANSACTION_SECONDS: float = Field(default=60.0, gt=0)
     # Redis redelivers a message unacknowledged this long; messages are acknowledged on receipt
     BROKER_VISIBILITY_TIMEOUT: float = Field(default=3600.0, gt=0)
     # workers train at this nice value (0-19): on a shared machine the API and people's shells

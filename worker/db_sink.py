@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from core import leases, metrics
-from core.db import session_scope
+from core.db import database_unavailable, session_scope
 from core.leases import Flags, LeaseLost
 from core.metrics import EpochRecord, EventRecord
 
@@ -63,7 +63,9 @@ class DbMetricSink:
         """flush(), but a busy or unreachable database only postpones it to the next epoch."""
         try:
             self.flush()
-        except OperationalError:
+        except DBAPIError as exc:
+            if not database_unavailable(exc):
+                raise
             log.warning("job=%s event=flush_retry reason=database_unavailable", self.job_id)
             self._last_flush = time.monotonic()
             return False

@@ -17,10 +17,10 @@ import torch
 from pydantic import ValidationError
 from safetensors.torch import save as save_tensors
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from core import artifacts, jobs, leases, scheduling
-from core.db import get_engine, session_scope
+from core.db import database_unavailable, get_engine, session_scope
 from core.jobs import Outcome
 from core.leases import LeaseLost
 from core.settings import get_settings
@@ -53,8 +53,8 @@ def _retrying(action: Callable[[], T], *, job_id: uuid.UUID, what: str) -> T:
     while True:
         try:
             return action()
-        except OperationalError:
-            if time.monotonic() >= deadline:
+        except DBAPIError as exc:
+            if not database_unavailable(exc) or time.monotonic() >= deadline:
                 raise
             log.warning("job=%s event=retry what=%s delay=%.2f", job_id, what, delay)
             time.sleep(delay)

@@ -26,6 +26,8 @@ FAST_RECOVERY = {
     "GRADQ_LEASE_SECONDS": "3",
     "GRADQ_HEARTBEAT_SECONDS": "0.5",
     "GRADQ_SWEEP_SECONDS": "0.5",
+    # a worker frozen mid-flush frees its job's row this soon
+    "GRADQ_DB_IDLE_IN_TRANSACTION_SECONDS": "5",
     "GRADQ_RESEND_SECONDS": "2",
     "GRADQ_METRICS_FLUSH_SECONDS": "0.2",
     "GRADQ_CHECKPOINT_MIN_SECONDS": "0",

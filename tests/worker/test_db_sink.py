@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError
 
 from core import jobs, metrics, users
 from core.db import session_scope
@@ -115,3 +115,42 @@ def test_a_flush_renews_the_lease_and_reads_the_flags(migrated_database: Engine)
     assert after is not None
     assert after > before
     assert (sink.flags.cancel, sink.flags.pause) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        # the server ended a session left idle in a transaction: the pool has dropped it
+        (
+            InternalError(
+                "INSERT", {}, Exception("idle-in-transaction timeout"), connection_invalidated=True
+            ),
+            True,
+        ),
+        (InternalError("INSERT", {}, Exception("an internal error")), False),
+    ],
+    ids=["ended-connection", "other-internal-error"],
+)
+def test_an_ended_connection_postpones_the_flush_like_an_unreachable_database(
+    migrated_database: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    error: InternalError,
+    retried: bool,
+) -> None:
+    job_id = _job(migrated_database)
+    sink = _sink(migrated_database, job_id, 3600)
+    sink.log_epoch(1, {"train_loss": 0.5}, 1)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(metrics, "write_epochs", broken)
+    if retried:
+        assert not sink.try_flush()
+    else:
+        with pytest.raises(InternalError):
+            sink.try_flush()
+    monkeypatch.undo()
+    assert sink.try_flush()
+    with session_scope(migrated_database) as session:
+        assert [row["epoch"] for row in metrics.read_epochs(session, job_id=job_id)] == [1]
