@@ -73,11 +73,8 @@ def _at_default(spec: BaseModel, name: str) -> bool:
     return spec.model_dump(mode="json", include={name}) == default
 
 
-def _set_but_missing(spec: BaseModel, names: set[str], target: Callable[..., Any]) -> list[str]:
-    """Of names, the spec fields that target lacks and the spec sets to a non-default value."""
-    accepted = accepted_keywords(target)
-    if accepted is None:
-        return []
+def _set_but_missing(spec: BaseModel, names: set[str], accepted: frozenset[str]) -> list[str]:
+    """Of names, the spec fields not accepted and set by the spec to a non-default value."""
     fields = type(spec).model_fields
     return sorted(
         name
@@ -93,13 +90,13 @@ def torch_keywords(
 
     Raises UnsupportedOption for one the spec sets: the worker's torch may be older than the API's.
     """
-    missing = _set_but_missing(spec, set(keywords), target)
-    if missing:
-        raise UnsupportedOption(_type_name(spec), missing[0])
     accepted = accepted_keywords(target)
-    fields = type(spec).model_fields
     if accepted is None:
         return keywords
+    missing = _set_but_missing(spec, set(keywords), accepted)
+    if missing:
+        raise UnsupportedOption(_type_name(spec), missing[0])
+    fields = type(spec).model_fields
     return {k: v for k, v in keywords.items() if k in accepted or k not in fields}
 
 
@@ -130,9 +127,9 @@ def unsupported_options(spec: BaseModel) -> list[tuple[Loc, str]]:
     found = []
     for part, loc in _specs(spec, ()):
         target = _torch_object(part)
-        if target is None:
+        accepted = None if target is None else accepted_keywords(target)
+        if accepted is None:
             continue
-        names = set(type(part).model_fields)
-        for name in _set_but_missing(part, names, target):
+        for name in _set_but_missing(part, set(type(part).model_fields), accepted):
             found.append(((*loc, name), str(UnsupportedOption(_type_name(part), name))))
     return found
