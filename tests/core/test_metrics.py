@@ -40,6 +40,18 @@ def test_rewriting_epochs_keeps_one_row_each(any_engine: Engine) -> None:
     ]
 
 
+def test_a_retry_overlapping_stored_epochs_stores_each_once(any_engine: Engine) -> None:
+    job_id = _job_id(any_engine)
+    with session_scope(any_engine) as session:
+        metrics.write_epochs(session, job_id=job_id, records=[_record(1, 0.5), _record(2, 0.4)])
+    with session_scope(any_engine) as session:
+        records = [_record(2, 0.4), _record(3, 0.3)]
+        metrics.write_epochs(session, job_id=job_id, records=records)
+    with session_scope(any_engine) as session:
+        rows = metrics.read_epochs(session, job_id=job_id)
+    assert [(row["epoch"], row["train_loss"]) for row in rows] == [(1, 0.5), (2, 0.4), (3, 0.3)]
+
+
 def test_nan_is_stored_as_null_with_a_flag(any_engine: Engine) -> None:
     job_id = _job_id(any_engine)
     with session_scope(any_engine) as session:
