@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from core import jobs, metrics, series, users
 from core.db import session_scope
 from core.metrics import EpochRecord, ParameterRejected
-from models import JobMetric
+from models import Job, JobMetric, User
 from tests.helpers import moons_spec
 
 
@@ -50,6 +50,20 @@ def test_a_retry_overlapping_stored_epochs_stores_each_once(any_engine: Engine) 
     with session_scope(any_engine) as session:
         rows = metrics.read_epochs(session, job_id=job_id)
     assert [(row["epoch"], row["train_loss"]) for row in rows] == [(1, 0.5), (2, 0.4), (3, 0.3)]
+
+
+def test_deleting_a_job_or_its_owner_deletes_its_metrics(any_engine: Engine) -> None:
+    deleted_job, deleted_owner, kept = (_job_id(any_engine) for _ in range(3))
+    for job_id in (deleted_job, deleted_owner, kept):
+        with session_scope(any_engine) as session:
+            metrics.write_epochs(session, job_id=job_id, records=[_record(1, 0.5)])
+    with session_scope(any_engine) as session:
+        owner = session.get_one(Job, deleted_owner).owner_id
+        session.execute(delete(Job).where(Job.id == deleted_job))
+        session.execute(delete(User).where(User.id == owner))  # its jobs go by cascade
+    with session_scope(any_engine) as session:
+        stored = session.scalars(select(JobMetric.job_id).distinct()).all()
+    assert {deleted_job, deleted_owner, kept} & set(stored) == {kept}
 
 
 def test_nan_is_stored_as_null_with_a_flag(any_engine: Engine) -> None:
