@@ -110,7 +110,8 @@ def _e2e_row(backend: str, e2e: dict[str, Any]) -> list[str]:
     return [
         "end to end",
         f"{backend}: {_plural(e2e['jobs'], 'job')} of {_plural(e2e['epochs_per_job'], 'epoch')}",
-        f"median {_s(e2e['total']['median'])}, p95 {_s(e2e['total']['p95'])} ({parts})",
+        f"median {_s(e2e['total']['median'])}, p95 {_s(e2e['total']['p95'])} ({parts})"
+        + (f"; the worker's first job {_s(e2e['first_job_s'])}" if "first_job_s" in e2e else ""),
         f"p95 < {E2E_GOAL_S} s on Redis" if redis else "-",
         _met(e2e["total"]["p95"] < E2E_GOAL_S) if redis else "-",
     ]

@@ -115,6 +115,7 @@ def run_stacks(plan: Plan, directory: Path) -> dict[str, Any]:
         with running_stack(backend, data_dir, settings) as stack:
             token = new_user(stack, "bench")
             if plan.jobs:
+                stack.wait_for_worker()  # the first job then finds it idle
                 with stack.client(token) as client:
                     entry["end_to_end"] = end_to_end(client, plan.jobs, warmup=1)
             entry["api_under_load"] = _load(plan, stack, token, backend)

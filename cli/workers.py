@@ -21,6 +21,11 @@ CELERY_WORKER = [
     "worker",
     "--pool=solo",
     "--concurrency=1",
+    # jobs are cancelled through the database, never by Celery's revoke: the second a starting
+    # worker spends syncing revokes with its neighbours (mingle), and the chatter between
+    # running workers (gossip), buy nothing
+    "--without-mingle",
+    "--without-gossip",
     "--loglevel=INFO",
 ]
 

@@ -168,6 +168,7 @@ def test_worker_runs_celery_solo_on_training_queue() -> None:
     assert command[0] == "celery"
     assert "worker" in command
     assert "--pool=solo" in command
+    assert {"--without-mingle", "--without-gossip"} <= set(command)
     assert command[command.index("-Q") + 1].split(",") == ["training"]
     assert "inspect ping" in _healthcheck_test("worker")
 

@@ -79,6 +79,14 @@ _sweepers: list[Any] = []
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
+def _warm_up(**_kwargs: Any) -> None:
+    # the solo pool runs jobs in this process: it warms up here, before it consumes a message
+    from worker.warm_up import warm_up  # imports the training stack: only in workers
+
+    warm_up()
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]
 def _start_sweeper(**_kwargs: Any) -> None:
     from worker.sweeper import Sweeper  # imports the training stack: only in workers
 

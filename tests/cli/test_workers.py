@@ -11,6 +11,7 @@ def test_one_solo_worker_per_gpu_with_only_that_gpu_visible() -> None:
     assert [launch.env["CUDA_VISIBLE_DEVICES"] for launch in launches] == ["0", "1"]
     for launch, name in zip(launches, ["gpu0@%h", "gpu1@%h"], strict=True):
         assert "--pool=solo" in launch.command
+        assert {"--without-mingle", "--without-gossip"} <= set(launch.command)
         assert launch.command[-2:] == ["-n", name]
         assert launch.command[launch.command.index("-Q") + 1] == "q"
         assert launch.env["PATH"] == "/bin"

@@ -1,6 +1,7 @@
 """A running gradq server (`gradq serve`: API + one worker) in a subprocess, on a chosen backend."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from tests.databases import REDIS_URL, postgres_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FINISHED = {"succeeded", "failed", "cancelled"}
+# what Celery logs once a worker consumes its queue
+WORKER_READY = re.compile(r"INFO/MainProcess\] \S+@\S+ ready\.")
 
 
 @dataclass
@@ -34,6 +37,15 @@ class Stack:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+    def wait_for_worker(self, timeout: float = 90) -> None:
+        """Until a worker has said it is ready (/readyz does not wait for one)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if WORKER_READY.search(self.log_path.read_text(errors="replace")):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"no worker ready after {timeout}s:\n{self.log_tail()}")
 
 
 def free_port() -> int:
