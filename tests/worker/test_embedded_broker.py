@@ -1,7 +1,10 @@
-"""The embedded broker polls as often as configured, and still honours kombu's SQL options."""
+"""The embedded broker polls as often as configured, cheaply, keeps no delivered message, and
+still honours kombu's SQL options."""
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from queue import Empty
 
 import pytest
 from celery import Celery
@@ -51,6 +54,53 @@ def test_engine_options_still_reach_create_engine_and_messages_round_trip(tmp_pa
         engine = connection.default_channel.session.bind
         assert engine.pool._recycle == 123
         assert engine.url.database == str(tmp_path / "broker.db")
+
+
+@pytest.fixture
+def broker_file(tmp_path: Path) -> Iterator[tuple[Connection, Path]]:
+    """A connection to a fresh embedded broker, and its SQLite file."""
+    embedded_broker.register()
+    path = tmp_path / "broker.db"
+    url = embedded_broker.embedded_url(f"sqla+sqlite:///{path}")
+    with Connection(url, transport_options={"polling_interval": 0.01}) as connection:
+        yield connection, path
+
+
+def _stored_messages(path: Path) -> int:
+    with sqlite3.connect(path) as database:
+        count: int = database.execute("SELECT count(*) FROM kombu_message").fetchone()[0]
+    return count
+
+
+def test_messages_come_out_oldest_first_and_leave_no_row_behind(
+    broker_file: tuple[Connection, Path],
+) -> None:
+    connection, path = broker_file
+    channel = connection.default_channel
+    for job in ("a", "b", "c"):
+        channel._put("q", {"job": job})
+    assert _stored_messages(path) == 3
+    assert [channel._get("q")["job"] for _ in range(3)] == ["a", "b", "c"]
+    assert _stored_messages(path) == 0
+    with pytest.raises(Empty):
+        channel._get("q")
+
+
+def test_an_empty_poll_does_not_wait_for_the_write_lock(
+    broker_file: tuple[Connection, Path],
+) -> None:
+    connection, path = broker_file
+    channel = connection.default_channel
+    channel._put("q", {"job": "a"})
+    channel._get("q")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process writing: kombu's poll would wait on it
+    try:
+        with pytest.raises(Empty):
+            channel._get("q")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 @pytest.mark.parametrize(
