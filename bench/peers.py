@@ -1,8 +1,9 @@
 """Optional peers on the moons recipe: a Lightning Trainer, and the plain loop logging to MLflow.
 
-Each is measured only where its package imports (`pip install '.[bench]'`), interleaved with the
-plain loop in the same run, so its ratio to plain shares the machine's load at the time. Both
-train bench.workloads' plain setup (same data, network, Adam, StepLR) and must end on its loss.
+Each is measured only where its package imports (`pip install -e '.[dev,bench]'`), interleaved
+with the plain loop in the same run, so its ratio to plain shares the machine's load at the time.
+Both train bench.workloads' plain setup (same data, network, Adam, StepLR) and must end on its
+loss.
 
 Lightning keeps the Trainer's defaults but for the CPU (the plain loop's device) and what the
 plain loop does not do either: checkpoints, a progress bar, a model summary. It logs the loss with

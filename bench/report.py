@@ -188,7 +188,7 @@ def _peer_rows(peers: dict[str, Any]) -> list[list[str]]:
     for entry in peers["by_peer"].values():
         measured = entry["status"]
         if measured == "not installed":
-            measured = "not installed (pip install '.[bench]')"
+            measured = "not installed (pip install -e '.[dev,bench]')"
         elif measured == "measured":
             differ = "" if entry["same_final_loss"] else "; FINAL LOSSES DIFFER"
             measured = (
