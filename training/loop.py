@@ -13,6 +13,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from training.checkpoint import LoopPosition, capture, restore
 from training.early_stopping import BestTracker, tracker_for
+from training.epoch_handoff import EpochHandoff, defers
 from training.evaluation import evaluate, target_metrics
 from training.regularization import apply_max_norm, clip_gradients, penalized_weights, penalty
 from training.run import TrainingRun
@@ -32,8 +33,8 @@ class RunControl(Protocol):
         """Checked between batches: a reason to stop at once (cancel, lost lease, time limit)."""
 
     def after_epoch(self, epoch: int, state: Callable[[], dict[str, Any]]) -> StopReason | None:
-        """Called once each epoch is recorded; may checkpoint (state() captures the run) and may
-        ask to stop at this epoch boundary (pause)."""
+        """Called after each epoch; may checkpoint (state() hands every epoch up to this one to
+        the sink, then captures the run) and may ask to stop at this boundary (pause)."""
 
 
 class Uncontrolled:
@@ -207,7 +208,8 @@ def _mean(first: torch.Tensor | None, total: torch.Tensor | None, seen: int) -> 
 
 def _train_epoch(
     run: TrainingRun, weights: list[torch.Tensor], control: RunControl
-) -> tuple[dict[str, float], int, int]:
+) -> tuple[dict[str, float], int, int, torch.Tensor, torch.Tensor]:
+    """The epoch's loss (and penalty), iterations, samples, and its outputs and targets."""
     sums = _HostSums() if run.device.type == "cpu" else _DeviceSums()
     outputs: list[torch.Tensor] = []
     targets: list[torch.Tensor] = []
@@ -224,8 +226,7 @@ def _train_epoch(
     metrics = {"train_loss": mean_loss}
     if run.regularization.l1 or run.regularization.l2:
         metrics["train_penalty"] = mean_penalty
-    metrics |= target_metrics("train", _cat(outputs), _cat(targets), run.train.target_kind)
-    return metrics, len(outputs), sums.seen
+    return metrics, len(outputs), sums.seen, _cat(outputs), _cat(targets)
 
 
 def _step_scheduler(run: TrainingRun, metrics: dict[str, float]) -> None:
@@ -256,6 +257,9 @@ def _lr_events(
         sink.log_event("lr_reduced_on_plateau", epoch, data)
 
 
+Measured = tuple[torch.Tensor, torch.Tensor]
+
+
 def _run_epoch(
     run: TrainingRun,
     epoch: int,
@@ -263,11 +267,19 @@ def _run_epoch(
     step: int,
     weights: list[torch.Tensor],
     control: RunControl,
-) -> tuple[dict[str, float], int]:
+    handoff: EpochHandoff,
+) -> tuple[dict[str, float], int, Measured | None]:
+    """The epoch's metrics, the step it ends on, and its outputs and targets when the handoff
+    measures its train metrics later."""
     started = time.perf_counter()
-    metrics, iterations, seen = _train_epoch(run, weights, control)
+    metrics, iterations, seen, outputs, targets = _train_epoch(run, weights, control)
     if not math.isfinite(metrics["train_loss"]):
         raise TrainingDiverged(epoch, metrics["train_loss"])
+    measured: Measured | None = None
+    if handoff.measures_later(outputs):
+        measured = outputs, targets
+    else:
+        metrics |= target_metrics("train", outputs, targets, run.train.target_kind)
     if run.val is not None:
         metrics |= evaluate(run.network, run.loss_fn, run.val, run.batch_size)
     plateau = isinstance(run.scheduler, ReduceLROnPlateau)
@@ -280,7 +292,7 @@ def _run_epoch(
         "seconds": seconds,
         "samples_per_second": seen / seconds if seconds > 0 else 0.0,
     }
-    return metrics, step + iterations
+    return metrics, step + iterations, measured
 
 
 def _early_stop(run: TrainingRun, tracker: BestTracker, sink: MetricSink, epoch: int) -> None:
@@ -303,8 +315,10 @@ def _result(
     reason: StopReason,
     metrics: dict[str, float],
     tracker: BestTracker,
+    handoff: EpochHandoff,
 ) -> FitResult:
     """The run's result, with the test split evaluated on the weights training ends with."""
+    handoff.flush()  # every epoch whole, the best one too
     test = (
         {}
         if run.test is None
@@ -312,6 +326,14 @@ def _result(
     )
     best = tracker.best_state
     return FitResult(epoch, reason, metrics, tracker.best_epoch, tracker.best_metrics, test, best)
+
+
+def _captured(
+    handoff: EpochHandoff, run: TrainingRun, tracker: BestTracker, position: LoopPosition
+) -> dict[str, Any]:
+    """capture() once every epoch up to the position's has reached the sink whole."""
+    handoff.flush()
+    return capture(run, tracker, position)
 
 
 def _milestones(epochs: int) -> dict[int, int]:
@@ -337,6 +359,24 @@ def fit(
     """
     control = control or Uncontrolled()
     tracker = tracker_for(run.early_stopping, has_val=run.val is not None)
+    monitors = [tracker.monitor]
+    if isinstance(run.scheduler, ReduceLROnPlateau):
+        monitors.append(_plateau_monitor(run))
+    handoff = EpochHandoff(sink, tracker, run.train.target_kind, enabled=defers(monitors))
+    try:
+        return _fit(run, sink, control, tracker, handoff, resume_from)
+    finally:
+        handoff.flush()  # a run that raised keeps the epochs it finished
+
+
+def _fit(
+    run: TrainingRun,
+    sink: MetricSink,
+    control: RunControl,
+    tracker: BestTracker,
+    handoff: EpochHandoff,
+    resume_from: dict[str, Any] | None,
+) -> FitResult:
     position = LoopPosition(epoch=0, step=0, metrics={})
     if resume_from is not None:
         position = restore(run, tracker, resume_from)
@@ -348,22 +388,22 @@ def fit(
     run.network.train()
     for epoch in range(position.epoch + 1, run.epochs + 1):
         try:
-            metrics, step = _run_epoch(run, epoch, sink, step, weights, control)
+            metrics, step, measured = _run_epoch(run, epoch, sink, step, weights, control, handoff)
         except _Interrupted as stop:
-            return _result(run, epoch - 1, stop.reason, metrics, tracker)
-        sink.log_epoch(epoch, metrics, step)
+            return _result(run, epoch - 1, stop.reason, metrics, tracker, handoff)
+        handoff.add(epoch, metrics, step, measured)
         if epoch in milestones:
             sink.log_event("epoch_milestone", epoch, {"percent": milestones[epoch]})
         if tracker.update(epoch, metrics, run.network):
             _early_stop(run, tracker, sink, epoch)
-            return _result(run, epoch, "early_stopped", metrics, tracker)
+            return _result(run, epoch, "early_stopped", metrics, tracker, handoff)
         if epoch == run.epochs:
             break
         reason = control.after_epoch(
-            epoch, partial(capture, run, tracker, LoopPosition(epoch, step, metrics))
+            epoch, partial(_captured, handoff, run, tracker, LoopPosition(epoch, step, metrics))
         )
         if reason is None:
             reason = control.interrupt()
         if reason is not None:
-            return _result(run, epoch, reason, metrics, tracker)
-    return _result(run, run.epochs, "completed", metrics, tracker)
+            return _result(run, epoch, reason, metrics, tracker, handoff)
+    return _result(run, run.epochs, "completed", metrics, tracker, handoff)
