@@ -40,6 +40,8 @@ class _Waiting:
 
 
 class EpochHandoff:
+    """The loop's finished epochs on their way to the sink (see the module docstring)."""
+
     def __init__(
         self, sink: MetricSink, tracker: BestTracker, kind: TargetKind, *, enabled: bool
     ) -> None:
