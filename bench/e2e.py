@@ -1,5 +1,6 @@
 """End to end: POST /api/v1/jobs to succeeded on a running `gradq serve`, split into its parts."""
 
+import random
 import time
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,10 @@ TINY_JOB: dict[str, Any] = {
     key: value for key, value in moons_spec(epochs=20).items() if key != "scheduler"
 }
 POLL_SECONDS = 0.01
+# a pause drawn from [0, this) before each job: submitted the moment the previous one is seen to
+# succeed, a job reaches an idle embedded worker just after its first empty poll, and would always
+# wait that poll's whole interval
+ARRIVAL_JITTER_SECONDS = 0.2
 JOB_TIMEOUT_SECONDS = 60.0
 PARTS = ("total", "submit", "queue_wait", "train", "setup_and_finalise", "observed")
 
@@ -65,13 +70,18 @@ def one_job(client: httpx.Client, spec: dict[str, Any]) -> dict[str, float]:
 def end_to_end(
     client: httpx.Client, jobs: int, warmup: int = 2, spec: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """jobs tiny jobs one after another on a warm worker: median, p95 and max of each part.
+    """jobs tiny jobs one after another on a warm worker, each after a random pause: median, p95
+    and max of each part.
 
     The first warm-up job is the first the worker runs since it started: its total is kept.
     """
     spec = spec or TINY_JOB
     first = [one_job(client, spec)["total"] for _ in range(warmup)][:1]
-    runs = [one_job(client, spec) for _ in range(jobs)]
+    arrivals = random.Random(0)
+    runs = []
+    for _ in range(jobs):
+        time.sleep(arrivals.uniform(0, ARRIVAL_JITTER_SECONDS))
+        runs.append(one_job(client, spec))
     return {
         "jobs": jobs,
         "epochs_per_job": spec["training"]["epochs"],
